@@ -1,0 +1,8 @@
+from .safe_load import (allow_mmengine_checkpoint_globals,
+                        mmengine_checkpoint_globals)
+from .setup_env import register_all_modules
+
+__all__ = [
+    'register_all_modules', 'allow_mmengine_checkpoint_globals',
+    'mmengine_checkpoint_globals'
+]
