@@ -1,5 +1,4 @@
-from .safe_load import (allow_mmengine_checkpoint_globals,
-                        mmengine_checkpoint_globals)
+from .safe_load import allow_mmengine_checkpoint_globals, mmengine_checkpoint_globals
 from .setup_env import register_all_modules
 
 __all__ = [

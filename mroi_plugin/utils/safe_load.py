@@ -8,6 +8,7 @@ pickles its statistics methods as ``getattr(HistoryBuffer, 'mean')``; instead of
 allowing the builtin ``getattr`` (which would reach any attribute), the name
 ``builtins.getattr`` is bound to a getattr that only returns those methods.
 """
+import pickle
 from typing import Any, List
 
 import numpy as np
@@ -18,12 +19,17 @@ __all__ = ['allow_mmengine_checkpoint_globals', 'mmengine_checkpoint_globals']
 
 _registered = False
 
+# HistoryBuffer registers these in ``_set_default_statistics`` when its first
+# instance is built, so a fresh process has not seen them yet.
+_DEFAULT_STATISTICS = ('min', 'max', 'mean', 'current')
+
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
     """``getattr`` limited to the statistics methods of ``HistoryBuffer``."""
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    if obj is HistoryBuffer and (name in _DEFAULT_STATISTICS
+                                 or name in HistoryBuffer._statistics_methods):
         return getattr(obj, name)
-    raise torch.serialization.pickle.UnpicklingError(
+    raise pickle.UnpicklingError(
         f'Refusing getattr({obj!r}, {name!r}) while loading a checkpoint with '
         'weights_only=True: only HistoryBuffer statistics methods are allowed. '
         'Load the file with weights_only=False only if you trust its source.')

@@ -34,7 +34,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
         warnings.warn('The current default scope '
                       f'"{current_scope.scope_name}" is not "mroi", '
                       '`register_all_modules` will force the current '
-                      'default scope to be "mroi".')
+                      'default scope to be "mroi".', stacklevel=2)
         # A new instance name avoids clashing with the existing one.
         new_instance_name = f'mroi-{datetime.datetime.now()}'
         DefaultScope.get_instance(new_instance_name, scope_name='mroi')
