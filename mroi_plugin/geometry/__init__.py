@@ -1,1 +1,73 @@
-__all__ = []
+"""The one home of every camera and rotation formula (docs/CONVENTIONS.md, DESIGN.md §3-§5.4).
+
+Every function is batched over leading dimensions, takes torch tensors or numpy arrays and
+returns the same kind, keeping the input's floating dtype.
+"""
+
+from .affine import (
+    DEFAULT_CROP_SIZE,
+    apply_affine,
+    compose_affine,
+    get_crop_affine,
+    get_rotation_affine,
+    invert_affine,
+)
+from .camera import (
+    BBOX_INFO_MODES,
+    CLIFF_BBOX_INFO_CENTER_SCALE,
+    CLIFF_BBOX_INFO_SIZE_MEAN,
+    CLIFF_BBOX_INFO_SIZE_STD,
+    MIN_BBOX_SCALE,
+    MIN_DEPTH,
+    cam_crop_to_full,
+    cam_full_to_crop,
+    compute_bbox_info,
+    default_principal_point,
+    estimate_focal_length,
+    image_to_normalized_crop,
+    normalized_crop_to_image,
+    perspective_projection,
+    weak_perspective_projection,
+)
+from .procrustes import similarity_procrustes
+from .rotation import (
+    axis_angle_to_rotmat,
+    rot6d_to_rotmat,
+    rotmat_about_z,
+    rotmat_to_axis_angle,
+    rotmat_to_rot6d,
+)
+
+__all__ = [
+    # camera
+    "CLIFF_BBOX_INFO_CENTER_SCALE",
+    "CLIFF_BBOX_INFO_SIZE_MEAN",
+    "CLIFF_BBOX_INFO_SIZE_STD",
+    "BBOX_INFO_MODES",
+    "MIN_BBOX_SCALE",
+    "MIN_DEPTH",
+    "estimate_focal_length",
+    "default_principal_point",
+    "compute_bbox_info",
+    "cam_crop_to_full",
+    "cam_full_to_crop",
+    "perspective_projection",
+    "weak_perspective_projection",
+    "image_to_normalized_crop",
+    "normalized_crop_to_image",
+    # affine
+    "DEFAULT_CROP_SIZE",
+    "get_crop_affine",
+    "get_rotation_affine",
+    "apply_affine",
+    "invert_affine",
+    "compose_affine",
+    # rotation
+    "rot6d_to_rotmat",
+    "rotmat_to_rot6d",
+    "axis_angle_to_rotmat",
+    "rotmat_to_axis_angle",
+    "rotmat_about_z",
+    # procrustes
+    "similarity_procrustes",
+]

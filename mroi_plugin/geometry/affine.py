@@ -1,0 +1,164 @@
+"""2D affine transforms between the (virtual) full image and the crops.
+
+An affine is a ``(.., 2, 3)`` matrix ``[A | t]`` mapping a pixel ``x`` to ``A x + t`` — the
+layout ``cv2.warpAffine`` takes, so one matrix can warp an image (``cv2.warpAffine(img, M,
+(crop_w, crop_h))``) and map keypoints (:func:`apply_affine`) identically.
+
+Pixel convention (docs/CONVENTIONS.md, and OpenCV's): pixel centres are at integer
+coordinates. The RoI centre ``c`` maps to ``(crop_w / 2, crop_h / 2)`` as in CLIFF/SPIN; with
+integer pixel centres the crop's geometric centre is ``((crop_w - 1) / 2, (crop_h - 1) / 2)``,
+so the RoI sits half a crop pixel right of and below the exact middle. That choice keeps the
+normalised crop coordinates ``(u - c) / (b / 2)`` equal to ``(x - crop_w / 2) / (crop_h / 2)``
+in crop pixels, which the 2D losses rely on.
+
+Angles are degrees, positive = counter-clockwise on screen (``cv2.getRotationMatrix2D``).
+"""
+import math
+from typing import Tuple
+
+import torch
+from torch import Tensor
+
+from ._array import ArrayLike, array_function, check_last_dim
+
+__all__ = [
+    'DEFAULT_CROP_SIZE', 'get_crop_affine', 'get_rotation_affine', 'apply_affine',
+    'invert_affine', 'compose_affine'
+]
+
+# CLIFF's crop resolution, (height, width).
+DEFAULT_CROP_SIZE = (256, 192)
+
+
+def _screen_rotation(angle_deg: Tensor) -> Tensor:
+    """``(.., 2, 2)`` matrix rotating pixel offsets counter-clockwise on screen (v down).
+
+    ``[[cos, sin], [-sin, cos]]``: the linear part of ``cv2.getRotationMatrix2D``.
+    """
+    angle = angle_deg * (math.pi / 180)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    return torch.stack([torch.stack([cos, sin], -1), torch.stack([-sin, cos], -1)], -2)
+
+
+def _make_affine(linear: Tensor, translation: Tensor) -> Tensor:
+    """``[linear | translation]`` from ``(.., 2, 2)`` and ``(.., 2)``, broadcast."""
+    batch_shape = torch.broadcast_shapes(linear.shape[:-2], translation.shape[:-1])
+    linear = linear.expand(*batch_shape, 2, 2)
+    translation = translation.expand(*batch_shape, 2)
+    return torch.cat([linear, translation.unsqueeze(-1)], dim=-1)
+
+
+@array_function('center', 'size', 'rotation')
+def get_crop_affine(center: ArrayLike,
+                    size: ArrayLike,
+                    crop_size: Tuple[int, int] = DEFAULT_CROP_SIZE,
+                    rotation: ArrayLike = 0.,
+                    inverse: bool = False) -> ArrayLike:
+    """Affine mapping source image pixels to crop pixels for a RoI.
+
+    The RoI has height ``size`` and width ``size * crop_w / crop_h``; it is scaled
+    isotropically by ``crop_h / size``, rotated by ``rotation`` degrees (counter-clockwise on
+    screen, as ``cv2.getRotationMatrix2D``) about its centre, and its centre lands at
+    ``(crop_w / 2, crop_h / 2)``: ``x_crop = (crop_h / b) R(rotation) (x - c) + (crop_w / 2,
+    crop_h / 2)``.
+
+    Args:
+        center (Tensor | ndarray): ``(.., 2)`` RoI centre ``c``, source pixels.
+        size (Tensor | ndarray | float): ``(..)`` RoI height ``b``, source pixels.
+        crop_size (tuple[int, int]): ``(crop_h, crop_w)``, crop pixels (height first).
+        rotation (Tensor | ndarray | float): ``(..)`` angle, degrees. Default 0.
+        inverse (bool): Return the crop -> source affine instead.
+
+    Returns:
+        Tensor | ndarray: ``(.., 2, 3)`` affine, usable directly by ``cv2.warpAffine(img, M,
+        (crop_w, crop_h))`` (one un-batched matrix at a time, as float32/float64 numpy).
+    """
+    if len(crop_size) != 2 or min(crop_size) <= 0:
+        raise ValueError('get_crop_affine(): `crop_size` must be (crop_h, crop_w) with positive '
+                         f'sizes, got {crop_size!r}.')
+    check_last_dim(center, (2, ), 'center', 'get_crop_affine')
+    crop_h, crop_w = crop_size
+    scale = (crop_h / size)[..., None, None]
+    linear = scale * _screen_rotation(rotation)
+    crop_center = center.new_tensor([crop_w / 2, crop_h / 2])
+    translation = crop_center - torch.matmul(linear, center.unsqueeze(-1)).squeeze(-1)
+    affine = _make_affine(linear, translation)
+    return invert_affine(affine) if inverse else affine
+
+
+@array_function('center', 'angle')
+def get_rotation_affine(center: ArrayLike, angle: ArrayLike) -> ArrayLike:
+    """Rotation of the image plane about a point (``cv2.getRotationMatrix2D(c, angle, 1)``).
+
+    Args:
+        center (Tensor | ndarray): ``(.., 2)`` rotation centre, pixels.
+        angle (Tensor | ndarray | float): ``(..)`` angle, degrees, counter-clockwise on screen.
+
+    Returns:
+        Tensor | ndarray: ``(.., 2, 3)`` affine, pixels -> pixels.
+    """
+    check_last_dim(center, (2, ), 'center', 'get_rotation_affine')
+    linear = _screen_rotation(angle)
+    center = center.expand(*torch.broadcast_shapes(center.shape[:-1], linear.shape[:-2]), 2)
+    translation = center - torch.matmul(linear, center.unsqueeze(-1)).squeeze(-1)
+    return _make_affine(linear, translation)
+
+
+@array_function('points', 'affine')
+def apply_affine(points: ArrayLike, affine: ArrayLike) -> ArrayLike:
+    """Map 2D points with an affine: ``A x + t``.
+
+    Args:
+        points (Tensor | ndarray): ``(.., J, C)`` with ``u, v`` in the first two channels;
+            further channels (e.g. a confidence) are passed through unchanged.
+        affine (Tensor | ndarray): ``(.., 2, 3)``.
+
+    Returns:
+        Tensor | ndarray: ``(.., J, C)``.
+    """
+    check_last_dim(affine, (2, 3), 'affine', 'apply_affine')
+    if points.dim() < 2 or points.shape[-1] < 2:
+        raise ValueError('apply_affine(): `points` must have shape (..., J, C) with C >= 2, '
+                         f'got {tuple(points.shape)}.')
+    linear, translation = affine[..., :2], affine[..., 2]
+    uv = torch.matmul(points[..., :2], linear.transpose(-1, -2)) + translation.unsqueeze(-2)
+    if points.shape[-1] == 2:
+        return uv
+    extra = points[..., 2:]
+    batch_shape = torch.broadcast_shapes(uv.shape[:-1], extra.shape[:-1])
+    return torch.cat([uv.expand(*batch_shape, 2), extra.expand(*batch_shape, extra.shape[-1])],
+                     dim=-1)
+
+
+@array_function('affine')
+def invert_affine(affine: ArrayLike) -> ArrayLike:
+    """Inverse of an affine: ``[A^-1 | -A^-1 t]``.
+
+    Args:
+        affine (Tensor | ndarray): ``(.., 2, 3)`` with an invertible linear part.
+
+    Returns:
+        Tensor | ndarray: ``(.., 2, 3)``.
+    """
+    check_last_dim(affine, (2, 3), 'affine', 'invert_affine')
+    linear_inv = torch.linalg.inv(affine[..., :2])
+    translation = -torch.matmul(linear_inv, affine[..., 2:]).squeeze(-1)
+    return _make_affine(linear_inv, translation)
+
+
+@array_function('a', 'b')
+def compose_affine(a: ArrayLike, b: ArrayLike) -> ArrayLike:
+    """``a`` after ``b``: ``x -> A_a (A_b x + t_b) + t_a``.
+
+    Args:
+        a (Tensor | ndarray): ``(.., 2, 3)``, applied second.
+        b (Tensor | ndarray): ``(.., 2, 3)``, applied first.
+
+    Returns:
+        Tensor | ndarray: ``(.., 2, 3)``.
+    """
+    check_last_dim(a, (2, 3), 'a', 'compose_affine')
+    check_last_dim(b, (2, 3), 'b', 'compose_affine')
+    linear = torch.matmul(a[..., :2], b[..., :2])
+    translation = torch.matmul(a[..., :2], b[..., 2:]).squeeze(-1) + a[..., 2]
+    return _make_affine(linear, translation)

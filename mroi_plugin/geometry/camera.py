@@ -1,0 +1,304 @@
+"""Camera formulas: focal length, bbox_info, crop <-> full cameras, projections.
+
+Frames and units follow docs/CONVENTIONS.md: pixels with ``u`` right and ``v`` down, camera
+frame x right / y down / z forward in metres, a RoI is a centre ``c`` and a height ``b`` in
+pixels, the weak-perspective crop camera ``(s, tx, ty)`` maps a 3D point ``X`` to normalised
+crop coordinates ``s * (X_xy + (tx, ty))`` where normalised means ``(u - c) / (b / 2)``.
+The formulas are those of CLIFF (Li et al., ECCV'22), written out in DESIGN.md §4.
+"""
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from ._array import ArrayLike, array_function, cat_broadcast, check_last_dim
+
+__all__ = [
+    'CLIFF_BBOX_INFO_CENTER_SCALE', 'CLIFF_BBOX_INFO_SIZE_MEAN', 'CLIFF_BBOX_INFO_SIZE_STD',
+    'BBOX_INFO_MODES', 'MIN_BBOX_SCALE', 'MIN_DEPTH', 'estimate_focal_length',
+    'default_principal_point', 'compute_bbox_info', 'cam_crop_to_full', 'cam_full_to_crop',
+    'perspective_projection', 'weak_perspective_projection', 'image_to_normalized_crop',
+    'normalized_crop_to_image'
+]
+
+# CLIFF's normalised bbox_info. The constants are statistics of Human3.6M boxes (CLIFF's
+# released code, `bbox_info` in its demo/datasets): the centre offset over f is multiplied by
+# 2.8, and the box size over f is standardised with mean 0.24 and standard deviation 0.06, so
+# all three values lie roughly in [-1, 1] for typical images.
+CLIFF_BBOX_INFO_CENTER_SCALE = 2.8
+CLIFF_BBOX_INFO_SIZE_MEAN = 0.24
+CLIFF_BBOX_INFO_SIZE_STD = 0.06
+
+BBOX_INFO_MODES = ('cliff', 'raw')
+
+# Smallest |b * s| (pixels per metre) allowed in crop -> full: a predicted scale s -> 0 would
+# put the body at infinite depth (tz = 2 f / (b s)). Clamping the magnitude (keeping the sign)
+# caps the depth at 2 f / MIN_BBOX_SCALE and keeps values and gradients finite.
+MIN_BBOX_SCALE = 1e-6
+# Smallest |depth| (metres) divided by in full -> crop and in perspective projection; points at
+# the camera centre would otherwise project to infinity. The sign is kept.
+MIN_DEPTH = 1e-6
+
+
+def _clamp_magnitude(x: Tensor, min_abs: float) -> Tensor:
+    """Clamp ``|x|`` to at least ``min_abs`` keeping the sign (0 becomes ``+min_abs``)."""
+    sign = torch.where(x < 0, -torch.ones_like(x), torch.ones_like(x))
+    return torch.where(x.abs() < min_abs, sign * min_abs, x)
+
+
+@array_function('img_w', 'img_h')
+def estimate_focal_length(img_w: ArrayLike, img_h: ArrayLike) -> ArrayLike:
+    """CLIFF's focal length estimate ``f = sqrt(W^2 + H^2)`` (the image diagonal).
+
+    Args:
+        img_w (float | Tensor | ndarray): Image width ``(..)``, pixels.
+        img_h (float | Tensor | ndarray): Image height ``(..)``, pixels.
+
+    Returns:
+        Tensor | ndarray | float: ``(..)`` focal length, pixels.
+    """
+    return torch.sqrt(img_w**2 + img_h**2)
+
+
+@array_function('img_w', 'img_h')
+def default_principal_point(img_w: ArrayLike, img_h: ArrayLike) -> ArrayLike:
+    """CLIFF's default principal point ``(W / 2, H / 2)``.
+
+    Args:
+        img_w (float | Tensor | ndarray): Image width ``(..)``, pixels.
+        img_h (float | Tensor | ndarray): Image height ``(..)``, pixels.
+
+    Returns:
+        Tensor | ndarray: ``(.., 2)`` principal point ``(px, py)``, pixels.
+    """
+    img_w, img_h = torch.broadcast_tensors(img_w, img_h)
+    return torch.stack([img_w / 2, img_h / 2], dim=-1)
+
+
+@array_function('center', 'size', 'focal_length', 'principal_point')
+def compute_bbox_info(center: ArrayLike,
+                      size: ArrayLike,
+                      focal_length: ArrayLike,
+                      principal_point: ArrayLike,
+                      mode: str = 'cliff') -> ArrayLike:
+    """The per-RoI bbox information fed to the CLIFF regressor (DESIGN.md §4).
+
+    ``mode='cliff'`` (CLIFF's released code):
+    ``[2.8 (cx - px) / f, 2.8 (cy - py) / f, (b - 0.24 f) / (0.06 f)]``.
+    ``mode='raw'`` (CLIFF's paper): ``[(cx - px) / f, (cy - py) / f, b / f]``.
+
+    Args:
+        center (Tensor | ndarray): ``(.., 2)`` RoI centre ``(cx, cy)``, pixels.
+        size (Tensor | ndarray): ``(..)`` RoI size ``b`` (height), pixels.
+        focal_length (Tensor | ndarray | float): ``(..)`` focal length ``f``, pixels.
+        principal_point (Tensor | ndarray): ``(.., 2)`` principal point ``(px, py)``, pixels.
+        mode (str): ``'cliff'`` or ``'raw'``.
+
+    Returns:
+        Tensor | ndarray: ``(.., 3)`` bbox information (dimensionless).
+    """
+    if mode not in BBOX_INFO_MODES:
+        raise ValueError(f'compute_bbox_info(): unknown mode {mode!r}; valid modes are '
+                         f'{BBOX_INFO_MODES}.')
+    check_last_dim(center, (2, ), 'center', 'compute_bbox_info')
+    check_last_dim(principal_point, (2, ), 'principal_point', 'compute_bbox_info')
+    focal = focal_length.unsqueeze(-1)
+    offset = (center - principal_point) / focal
+    relative_size = (size / focal_length).unsqueeze(-1)
+    if mode == 'cliff':
+        offset = CLIFF_BBOX_INFO_CENTER_SCALE * offset
+        relative_size = (relative_size - CLIFF_BBOX_INFO_SIZE_MEAN) / CLIFF_BBOX_INFO_SIZE_STD
+    return cat_broadcast([offset, relative_size])
+
+
+@array_function('cam_crop', 'center', 'size', 'focal_length', 'principal_point')
+def cam_crop_to_full(cam_crop: ArrayLike,
+                     center: ArrayLike,
+                     size: ArrayLike,
+                     focal_length: ArrayLike,
+                     principal_point: ArrayLike,
+                     eps: float = MIN_BBOX_SCALE) -> ArrayLike:
+    """Crop weak-perspective camera -> full-image translation (CLIFF, DESIGN.md §4).
+
+    With ``bs = b * s``: ``Tz = 2 f / bs``, ``Tx = tx + 2 (cx - px) / bs``,
+    ``Ty = ty + 2 (cy - py) / bs``. ``|bs|`` is clamped to at least ``eps`` keeping its sign
+    (``bs = 0`` becomes ``+eps``), so the result is always finite; a negative ``s`` gives a
+    negative depth, which :func:`cam_full_to_crop` maps back exactly.
+
+    Args:
+        cam_crop (Tensor | ndarray): ``(.., 3)`` crop camera ``(s, tx, ty)``; ``s`` in 1/m,
+            ``tx, ty`` in metres.
+        center (Tensor | ndarray): ``(.., 2)`` RoI centre, pixels.
+        size (Tensor | ndarray): ``(..)`` RoI size ``b`` (height), pixels.
+        focal_length (Tensor | ndarray | float): ``(..)`` focal length, pixels.
+        principal_point (Tensor | ndarray): ``(.., 2)`` principal point, pixels.
+        eps (float): Smallest ``|b s|`` (pixels per metre).
+
+    Returns:
+        Tensor | ndarray: ``(.., 3)`` translation ``(Tx, Ty, Tz)`` in the camera frame, metres.
+    """
+    check_last_dim(cam_crop, (3, ), 'cam_crop', 'cam_crop_to_full')
+    check_last_dim(center, (2, ), 'center', 'cam_crop_to_full')
+    check_last_dim(principal_point, (2, ), 'principal_point', 'cam_crop_to_full')
+    scale, trans_xy = cam_crop[..., :1], cam_crop[..., 1:]
+    bs = _clamp_magnitude(size.unsqueeze(-1) * scale, eps)
+    trans_xy_full = trans_xy + 2 * (center - principal_point) / bs
+    depth = 2 * focal_length.unsqueeze(-1) / bs
+    return cat_broadcast([trans_xy_full, depth])
+
+
+@array_function('cam_full', 'center', 'size', 'focal_length', 'principal_point')
+def cam_full_to_crop(cam_full: ArrayLike,
+                     center: ArrayLike,
+                     size: ArrayLike,
+                     focal_length: ArrayLike,
+                     principal_point: ArrayLike,
+                     eps: float = MIN_DEPTH) -> ArrayLike:
+    """Full-image translation -> crop weak-perspective camera (inverse of cam_crop_to_full).
+
+    Solving the equations of :func:`cam_crop_to_full` for ``(s, tx, ty)``:
+    ``s = 2 f / (b Tz)``, ``tx = Tx - (cx - px) Tz / f``, ``ty = Ty - (cy - py) Tz / f``.
+
+    ``Tz <= 0`` (a body at or behind the camera) is not an error: it gives a guarded value.
+    ``|Tz|`` is clamped to at least ``eps`` keeping its sign (``Tz = 0`` becomes ``+eps``), so
+    the result is finite; a negative ``Tz`` gives a negative ``s``, and
+    :func:`cam_crop_to_full` maps it back exactly. Callers that need to reject such targets
+    check ``cam_full[..., 2] > 0`` themselves.
+
+    Args:
+        cam_full (Tensor | ndarray): ``(.., 3)`` translation ``(Tx, Ty, Tz)``, metres.
+        center (Tensor | ndarray): ``(.., 2)`` RoI centre, pixels.
+        size (Tensor | ndarray): ``(..)`` RoI size ``b`` (height), pixels.
+        focal_length (Tensor | ndarray | float): ``(..)`` focal length, pixels.
+        principal_point (Tensor | ndarray): ``(.., 2)`` principal point, pixels.
+        eps (float): Smallest ``|Tz|``, metres.
+
+    Returns:
+        Tensor | ndarray: ``(.., 3)`` crop camera ``(s, tx, ty)``.
+    """
+    check_last_dim(cam_full, (3, ), 'cam_full', 'cam_full_to_crop')
+    check_last_dim(center, (2, ), 'center', 'cam_full_to_crop')
+    check_last_dim(principal_point, (2, ), 'principal_point', 'cam_full_to_crop')
+    trans_xy, depth = cam_full[..., :2], _clamp_magnitude(cam_full[..., 2:], eps)
+    focal = focal_length.unsqueeze(-1)
+    scale = 2 * focal / (size.unsqueeze(-1) * depth)
+    trans_xy_crop = trans_xy - (center - principal_point) * depth / focal
+    return cat_broadcast([scale, trans_xy_crop])
+
+
+@array_function('points', 'translation', 'focal_length', 'principal_point', 'rotation')
+def perspective_projection(points: ArrayLike,
+                           translation: ArrayLike,
+                           focal_length: ArrayLike,
+                           principal_point: ArrayLike,
+                           rotation: Optional[ArrayLike] = None,
+                           eps: float = MIN_DEPTH) -> ArrayLike:
+    """Pinhole projection of 3D points to pixels.
+
+    ``X_cam = R X + T`` then ``u = fx X_cam / Z_cam + px``, ``v = fy Y_cam / Z_cam + py``.
+    ``|Z_cam|`` is clamped to at least ``eps`` keeping its sign, so a point at the camera
+    centre gives a large but finite value instead of inf/NaN.
+
+    Args:
+        points (Tensor | ndarray): ``(.., J, 3)`` points, metres.
+        translation (Tensor | ndarray): ``(.., 3)`` translation ``T``, metres.
+        focal_length (Tensor | ndarray | float): ``(..)`` one focal length per batch element
+            or ``(.., 2)`` ``(fx, fy)``, pixels. It is read as ``(fx, fy)`` exactly when it
+            has one more dimension than the batch shape ``(..)`` of ``points`` and its last
+            size is 2; otherwise it must broadcast against ``(..)``.
+        principal_point (Tensor | ndarray): ``(.., 2)`` principal point, pixels.
+        rotation (Tensor | ndarray, optional): ``(.., 3, 3)`` rotation ``R`` applied to the
+            points before the translation. Identity when ``None``.
+        eps (float): Smallest ``|Z_cam|``, metres.
+
+    Returns:
+        Tensor | ndarray: ``(.., J, 2)`` pixel coordinates.
+    """
+    check_last_dim(points, (3, ), 'points', 'perspective_projection')
+    check_last_dim(translation, (3, ), 'translation', 'perspective_projection')
+    check_last_dim(principal_point, (2, ), 'principal_point', 'perspective_projection')
+    if points.dim() < 2:
+        raise ValueError('perspective_projection(): `points` must have shape (..., J, 3), got '
+                         f'{tuple(points.shape)}.')
+    if rotation is not None:
+        check_last_dim(rotation, (3, 3), 'rotation', 'perspective_projection')
+        points = torch.matmul(points, rotation.transpose(-1, -2))
+    points = points + translation.unsqueeze(-2)
+    batch_dim = points.dim() - 2
+    if focal_length.dim() == batch_dim + 1 and focal_length.shape[-1] == 2:
+        focal = focal_length.unsqueeze(-2)
+    else:
+        focal = focal_length.unsqueeze(-1).unsqueeze(-1)
+    depth = _clamp_magnitude(points[..., 2:], eps)
+    return focal * points[..., :2] / depth + principal_point.unsqueeze(-2)
+
+
+@array_function('points', 'cam_crop')
+def weak_perspective_projection(points: ArrayLike, cam_crop: ArrayLike) -> ArrayLike:
+    """Weak-perspective projection with a crop camera: ``s * (X_xy + (tx, ty))``.
+
+    Args:
+        points (Tensor | ndarray): ``(.., J, 3)`` points, metres (only x, y are used).
+        cam_crop (Tensor | ndarray): ``(.., 3)`` crop camera ``(s, tx, ty)``.
+
+    Returns:
+        Tensor | ndarray: ``(.., J, 2)`` normalised crop coordinates.
+    """
+    check_last_dim(points, (3, ), 'points', 'weak_perspective_projection')
+    check_last_dim(cam_crop, (3, ), 'cam_crop', 'weak_perspective_projection')
+    scale = cam_crop[..., None, :1]
+    return scale * (points[..., :2] + cam_crop[..., None, 1:])
+
+
+def _check_points2d(points: Tensor, func: str) -> None:
+    if points.dim() < 2 or points.shape[-1] < 2:
+        raise ValueError(f'{func}(): `points` must have shape (..., J, C) with C >= 2 '
+                         f'(u, v[, extra channels]), got {tuple(points.shape)}.')
+
+
+@array_function('points', 'center', 'size')
+def image_to_normalized_crop(points: ArrayLike, center: ArrayLike, size: ArrayLike) -> ArrayLike:
+    """Image pixels -> normalised crop coordinates ``(u - c) / (b / 2)``.
+
+    Args:
+        points (Tensor | ndarray): ``(.., J, C)`` with ``u, v`` (pixels) in the first two
+            channels; further channels (e.g. a confidence) are passed through unchanged.
+        center (Tensor | ndarray): ``(.., 2)`` RoI centre, pixels.
+        size (Tensor | ndarray): ``(..)`` RoI size ``b`` (height), pixels.
+
+    Returns:
+        Tensor | ndarray: ``(.., J, C)``; ``y`` spans [-1, 1] over the RoI height.
+    """
+    _check_points2d(points, 'image_to_normalized_crop')
+    check_last_dim(center, (2, ), 'center', 'image_to_normalized_crop')
+    half_size = (size / 2)[..., None, None]
+    uv = (points[..., :2] - center.unsqueeze(-2)) / half_size
+    return _with_extra_channels(uv, points)
+
+
+@array_function('points', 'center', 'size')
+def normalized_crop_to_image(points: ArrayLike, center: ArrayLike, size: ArrayLike) -> ArrayLike:
+    """Normalised crop coordinates -> image pixels ``c + x b / 2``.
+
+    Args:
+        points (Tensor | ndarray): ``(.., J, C)`` normalised coordinates in the first two
+            channels; further channels are passed through unchanged.
+        center (Tensor | ndarray): ``(.., 2)`` RoI centre, pixels.
+        size (Tensor | ndarray): ``(..)`` RoI size ``b`` (height), pixels.
+
+    Returns:
+        Tensor | ndarray: ``(.., J, C)`` with pixels in the first two channels.
+    """
+    _check_points2d(points, 'normalized_crop_to_image')
+    check_last_dim(center, (2, ), 'center', 'normalized_crop_to_image')
+    half_size = (size / 2)[..., None, None]
+    uv = points[..., :2] * half_size + center.unsqueeze(-2)
+    return _with_extra_channels(uv, points)
+
+
+def _with_extra_channels(uv: Tensor, points: Tensor) -> Tensor:
+    """Append ``points[..., 2:]`` (broadcast to ``uv``'s batch shape) to ``uv``."""
+    if points.shape[-1] == 2:
+        return uv
+    return cat_broadcast([uv, points[..., 2:]])
+
