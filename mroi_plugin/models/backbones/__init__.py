@@ -1,1 +1,6 @@
-__all__ = []
+"""Backbones: image crops ``(B, 3, H, W)`` -> tuple of feature maps."""
+from .hrnet import HRNet
+from .resnet import ResNet
+from .tiny_convnet import TinyConvNet
+
+__all__ = ['ResNet', 'HRNet', 'TinyConvNet']
