@@ -1,1 +1,8 @@
-__all__ = []
+from .global_pooling import GlobalAveragePooling
+from .hrnet_aggregation import HRNetAggregation
+from .positional_encoding import NeRFPositionalEncoding
+from .roi_aware_fusion import RoIAwareFusion
+
+__all__ = [
+    'GlobalAveragePooling', 'HRNetAggregation', 'RoIAwareFusion', 'NeRFPositionalEncoding'
+]

@@ -1,0 +1,116 @@
+"""Multi-RoI HMR head: one shared mesh per person, one local camera per RoI (DESIGN.md §5.3)."""
+from typing import Dict, Optional, Union
+
+from mmengine.config import ConfigDict
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mroi_plugin.geometry import rot6d_to_rotmat
+from mroi_plugin.registry import MODELS
+
+from .iterative_regressor import (
+    DEFAULT_DROPOUT,
+    DEFAULT_HIDDEN_CHANNELS,
+    DEFAULT_NUM_ITERS,
+    NUM_SMPL_JOINTS,
+    ROT6D_CHANNELS,
+    IterativeRegressor,
+    check_head_inputs,
+    load_mean_params,
+)
+
+__all__ = ['MultiRoIHead']
+
+ConfigType = Union[dict, ConfigDict]
+OptConfigType = Optional[ConfigType]
+
+BBOX_INFO_CHANNELS = 3
+
+
+@MODELS.register_module()
+class MultiRoIHead(BaseModule):
+    """Mesh decoder on the shared feature + a camera decoder on each RoI's feature.
+
+    * Mesh decoder: iterative regressor on ``[F̄ ; info_0]`` (the shared feature and the
+      original RoI's bbox_info) -> one pose (6D) and one set of betas per person.
+    * Camera decoder (``LocalCamera`` by default): iterative regressor on ``[F_i ; info_i]``
+      -> one crop camera per RoI, with shared weights.
+
+    Both start from the SMPL mean parameters. The camera decoder config gets ``in_channels``,
+    ``init_cam`` (the mean camera), ``num_iters``, ``hidden_channels``, ``dropout`` and
+    ``act_cfg`` from this head unless it sets them itself, so a replacement decoder type must
+    accept those arguments.
+
+    Args:
+        in_channels (int): Feature size ``D`` of ``F_i`` and ``F̄``.
+        mean_params (str, optional): Path of ``smpl_mean_params.npz``; None starts from the
+            identity pose, zero betas and camera (0.9, 0, 0).
+        num_iters (int): Feedback iterations of both decoders. Defaults to 3.
+        num_betas (int): Shape coefficients. Defaults to 10.
+        hidden_channels (int): Width of the regressors. Defaults to 1024.
+        dropout (float): Dropout probability in the regressors. Defaults to 0.5.
+        act_cfg (dict, optional): Activation in the regressors; None as in CLIFF.
+        camera_decoder (dict, optional): Camera decoder config; None gives
+            ``dict(type='LocalCamera')``.
+        init_cfg (dict, optional): mmengine initialisation config.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 mean_params: Optional[str] = None,
+                 num_iters: int = DEFAULT_NUM_ITERS,
+                 num_betas: int = 10,
+                 hidden_channels: int = DEFAULT_HIDDEN_CHANNELS,
+                 dropout: float = DEFAULT_DROPOUT,
+                 act_cfg: OptConfigType = None,
+                 camera_decoder: OptConfigType = None,
+                 init_cfg: OptConfigType = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if camera_decoder is None:
+            camera_decoder = dict(type='LocalCamera')
+        self.in_channels = in_channels
+        self.num_betas = num_betas
+        means = load_mean_params(mean_params, num_betas)
+        self.mesh_decoder = IterativeRegressor(
+            in_channels,
+            init_params=dict(pose=means['pose'], betas=means['shape']),
+            cond_channels=BBOX_INFO_CHANNELS,
+            num_iters=num_iters,
+            hidden_channels=hidden_channels,
+            dropout=dropout,
+            act_cfg=act_cfg)
+        camera_cfg = dict(camera_decoder)
+        camera_cfg.setdefault('in_channels', in_channels)
+        camera_cfg.setdefault('init_cam', means['cam'].tolist())
+        camera_cfg.setdefault('num_iters', num_iters)
+        camera_cfg.setdefault('hidden_channels', hidden_channels)
+        camera_cfg.setdefault('dropout', dropout)
+        camera_cfg.setdefault('act_cfg', act_cfg)
+        self.camera_decoder = MODELS.build(camera_cfg)
+
+    def forward(self, roi_feats: Tensor, shared_feat: Tensor,
+                bbox_info: Tensor) -> Dict[str, Tensor]:
+        """Regress the shared mesh and the per-RoI crop cameras.
+
+        Args:
+            roi_feats (Tensor): ``(B, N, D)`` RoI-specific features ``F_i``.
+            shared_feat (Tensor): ``(B, D)`` RoI-shared feature ``F̄``.
+            bbox_info (Tensor): ``(B, N, 3)`` bbox_info; RoI 0 is the original box.
+
+        Returns:
+            dict[str, Tensor]: ``pred_rotmat (B, 24, 3, 3)``, ``pred_pose6d (B, 144)``,
+            ``pred_betas (B, num_betas)`` and ``pred_cam_crop (B, N, 3)``.
+        """
+        if shared_feat is None:
+            raise ValueError('MultiRoIHead: shared_feat (B, D) is required (the mesh decoder '
+                             'reads it); use a neck or pass roi_feats.mean(dim=1).')
+        check_head_inputs(type(self).__name__, self.in_channels, roi_feats, shared_feat,
+                          bbox_info)
+        mesh = self.mesh_decoder(shared_feat, bbox_info[:, 0])
+        pose6d = mesh['pose']
+        rotmat = rot6d_to_rotmat(pose6d.reshape(-1, NUM_SMPL_JOINTS, ROT6D_CHANNELS))
+        return dict(
+            pred_rotmat=rotmat,
+            pred_pose6d=pose6d,
+            pred_betas=mesh['betas'],
+            pred_cam_crop=self.camera_decoder(roi_feats, bbox_info))

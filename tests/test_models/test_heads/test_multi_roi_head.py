@@ -1,0 +1,131 @@
+"""MultiRoIHead and its LocalCamera decoder: what each output depends on, starts, gradients."""
+import os
+
+import pytest
+import torch
+
+from mroi_plugin.geometry import rot6d_to_rotmat
+from mroi_plugin.models.heads import LocalCamera, MultiRoIHead, load_mean_params
+from mroi_plugin.registry import MODELS
+
+MEAN_PARAMS = '/work/shared/data/smpl_mean_params.npz'
+DIM = 16
+HIDDEN = 32
+
+
+def _inputs(batch=2, num_rois=5, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return (torch.randn(batch, num_rois, DIM, generator=gen),
+            torch.randn(batch, DIM, generator=gen),
+            torch.randn(batch, num_rois, 3, generator=gen))
+
+
+def _head(**kwargs):
+    torch.manual_seed(0)
+    kwargs.setdefault('hidden_channels', HIDDEN)
+    return MultiRoIHead(DIM, **kwargs).eval()
+
+
+def test_local_camera_shapes_shared_weights_and_start():
+    torch.manual_seed(0)
+    camera = LocalCamera(DIM, hidden_channels=HIDDEN).eval()
+    roi_feats, _, bbox_info = _inputs()
+    cams = camera(roi_feats, bbox_info)
+    assert cams.shape == (2, 5, 3)
+    # One regressor for every RoI: each camera depends on its own (F_i, info_i) only.
+    for i in range(5):
+        alone = camera.regressor(roi_feats[:, i], bbox_info[:, i])['cam']
+        torch.testing.assert_close(cams[:, i], alone)
+    perm = torch.tensor([4, 2, 0, 1, 3])
+    torch.testing.assert_close(camera(roi_feats[:, perm], bbox_info[:, perm]), cams[:, perm])
+    torch.nn.init.zeros_(camera.regressor.decoders['cam'].weight)
+    torch.testing.assert_close(camera(roi_feats, bbox_info),
+                               torch.tensor([0.9, 0, 0]).expand(2, 5, 3))
+    with pytest.raises(ValueError, match='init_cam'):
+        LocalCamera(DIM, init_cam=(1.0, 0.0))
+
+
+def test_output_shapes():
+    out = _head()(*_inputs())
+    assert out['pred_rotmat'].shape == (2, 24, 3, 3)
+    assert out['pred_pose6d'].shape == (2, 144)
+    assert out['pred_betas'].shape == (2, 10)
+    assert out['pred_cam_crop'].shape == (2, 5, 3)
+    torch.testing.assert_close(out['pred_rotmat'],
+                               rot6d_to_rotmat(out['pred_pose6d'].view(2, 24, 6)))
+
+
+def test_mesh_reads_shared_feature_and_roi0_info_cameras_read_each_roi():
+    head = _head()
+    roi_feats, shared, bbox_info = _inputs()
+    out = head(roi_feats, shared, bbox_info)
+
+    # RoI features only move the cameras.
+    out_f = head(roi_feats + 1.0, shared, bbox_info)
+    torch.testing.assert_close(out_f['pred_pose6d'], out['pred_pose6d'])
+    assert (out_f['pred_cam_crop'] - out['pred_cam_crop']).abs().max() > 1e-6
+
+    # The shared feature only moves the mesh.
+    out_s = head(roi_feats, shared + 1.0, bbox_info)
+    torch.testing.assert_close(out_s['pred_cam_crop'], out['pred_cam_crop'])
+    assert (out_s['pred_pose6d'] - out['pred_pose6d']).abs().max() > 1e-6
+    assert (out_s['pred_betas'] - out['pred_betas']).abs().max() > 1e-6
+
+    # RoI 1's bbox_info moves RoI 1's camera only; RoI 0's also moves the mesh.
+    info_1 = bbox_info.clone()
+    info_1[:, 1] += 0.5
+    out_1 = head(roi_feats, shared, info_1)
+    torch.testing.assert_close(out_1['pred_pose6d'], out['pred_pose6d'])
+    keep = [0, 2, 3, 4]
+    torch.testing.assert_close(out_1['pred_cam_crop'][:, keep], out['pred_cam_crop'][:, keep])
+    assert (out_1['pred_cam_crop'][:, 1] - out['pred_cam_crop'][:, 1]).abs().max() > 1e-6
+    info_0 = bbox_info.clone()
+    info_0[:, 0] += 0.5
+    assert (head(roi_feats, shared, info_0)['pred_pose6d'] - out['pred_pose6d']).abs().max() > 1e-6
+
+
+@pytest.mark.skipif(not os.path.isfile(MEAN_PARAMS), reason='shared sample data not present')
+def test_starts_at_mean_parameters_and_passes_the_mean_camera():
+    head = _head(mean_params=MEAN_PARAMS)
+    means = load_mean_params(MEAN_PARAMS)
+    torch.testing.assert_close(head.camera_decoder.regressor.init_value('cam'), means['cam'])
+    for decoder in head.mesh_decoder.decoders.values():
+        torch.nn.init.zeros_(decoder.weight)
+    torch.nn.init.zeros_(head.camera_decoder.regressor.decoders['cam'].weight)
+    out = head(*_inputs())
+    torch.testing.assert_close(out['pred_pose6d'], means['pose'].expand(2, 144))
+    torch.testing.assert_close(out['pred_betas'], means['shape'].expand(2, 10))
+    torch.testing.assert_close(out['pred_cam_crop'], means['cam'].expand(2, 5, 3))
+
+
+def test_camera_decoder_config_overrides_head_defaults():
+    head = _head(camera_decoder=dict(type='LocalCamera', init_cam=(1.2, 0.1, 0.0), num_iters=1,
+                                     hidden_channels=8))
+    regressor = head.camera_decoder.regressor
+    assert regressor.num_iters == 1 and regressor.layers[0].out_features == 8
+    torch.testing.assert_close(regressor.init_value('cam'), torch.tensor([1.2, 0.1, 0.0]))
+    assert head.mesh_decoder.num_iters == 3
+
+
+def test_gradients_reach_every_input_and_parameter():
+    head = _head().train()
+    roi_feats, shared, bbox_info = _inputs()
+    for tensor in (roi_feats, shared, bbox_info):
+        tensor.requires_grad_(True)
+    out = head(roi_feats, shared, bbox_info)
+    (out['pred_rotmat'].sum() + out['pred_betas'].sum() + out['pred_cam_crop'].sum()).backward()
+    for tensor in (roi_feats, shared, bbox_info):
+        assert tensor.grad.abs().sum() > 0
+    for name, param in head.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+
+
+def test_registry_n1_and_errors():
+    head = MODELS.build(dict(type='MultiRoIHead', in_channels=DIM, hidden_channels=HIDDEN))
+    assert isinstance(head.camera_decoder, LocalCamera)
+    roi_feats, shared, bbox_info = _inputs(num_rois=1)
+    assert head(roi_feats, shared, bbox_info)['pred_cam_crop'].shape == (2, 1, 3)
+    with pytest.raises(ValueError, match='shared_feat'):
+        head(roi_feats, None, bbox_info)
+    with pytest.raises(ValueError, match='shared_feat'):
+        head(roi_feats, shared[:1], bbox_info)
