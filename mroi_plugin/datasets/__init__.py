@@ -1,2 +1,14 @@
 """Datasets (HumanData, synthetic) and their transforms."""
+from .human_data import BadSampleError, HumanDataError, HumanDataFile
+from .human_data_dataset import HumanDataDataset
+from .mixing import MixedRatioSampler
 from .transforms import *  # noqa: F401,F403
+
+# Imported here as well so that LoadImage is registered even while
+# transforms/__init__.py does not export it.
+from .transforms.loading import ImageLoadError, LoadImage
+
+__all__ = [
+    'HumanDataFile', 'HumanDataError', 'BadSampleError', 'HumanDataDataset',
+    'MixedRatioSampler', 'LoadImage', 'ImageLoadError'
+]
