@@ -1,1 +1,3 @@
-__all__ = []
+from .prepare_data import prepare_data
+
+__all__ = ['prepare_data']

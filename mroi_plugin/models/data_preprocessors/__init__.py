@@ -1,1 +1,3 @@
-__all__ = []
+from .hmr_data_preprocessor import HMRDataPreprocessor
+
+__all__ = ['HMRDataPreprocessor']

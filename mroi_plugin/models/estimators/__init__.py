@@ -1,1 +1,3 @@
-__all__ = []
+from .multi_roi_hmr import CLIFF, MultiRoIHMR
+
+__all__ = ['MultiRoIHMR', 'CLIFF']

@@ -1,0 +1,34 @@
+# Multi-RoI HMR, ResNet-50: CLIFF + 5 RoIs + RoI-aware fusion + LocalCamera +
+# camera-consistency and contrastive losses.
+_base_ = '../cliff/cliff_r50.py'
+num_rois = 5
+
+model = dict(
+    type='MultiRoIHMR',
+    neck=dict(type='RoIAwareFusion', in_channels=2048, pos_encoding='relative', num_freqs=32),
+    head=dict(_delete_=True, type='MultiRoIHead', in_channels=2048,
+              mean_params={{_base_.mean_params}},
+              camera_decoder=dict(type='LocalCamera')),
+    # Paper §3.4 reading of the lost symbols: lambda_cam = 0.1, lambda_con = 1
+    # (the released code uses 1 and 0.1: configs/mroi/mroi_r50_official-weights.py).
+    loss_camera_consistency=dict(
+        type='CameraConsistencyLoss', loss_weight=0.1, axis_weights=(0.1, 0.1, 1e-4),
+        pairs='all'),
+    loss_contrastive=dict(
+        type='MultiRoIContrastiveLoss', in_channels=2048, temperature=0.5, loss_weight=1.0))
+
+# Same pipelines with 5 RoIs (the table of DESIGN.md §5.1).
+train_pipeline = [
+    dict(t, num_rois=num_rois) if t.type == 'MultiRoICrop' else t for t in _base_.train_pipeline
+]
+test_pipeline = [
+    dict(t, num_rois=num_rois) if t.type == 'MultiRoICrop' else t for t in _base_.test_pipeline
+]
+# The authors fine-tune with 20 people x 5 RoIs per step.
+train_dataloader = dict(
+    batch_size=20,
+    dataset=dict(datasets=[
+        dict(d, pipeline=train_pipeline) for d in _base_.train_dataloader.dataset.datasets
+    ]))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

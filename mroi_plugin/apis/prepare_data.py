@@ -1,0 +1,107 @@
+"""Create the licence-free files a config needs before the Runner is built.
+
+A config may carry a top-level ``prepare_data`` dict::
+
+    prepare_data = dict(
+        standin_body_model=dict(out_dir='data/body_models/standin', seed=0),
+        synthetic_dataset=dict(out_dir='data/synthetic', num_train=1200,
+                               num_val=0, num_test=200, seed=0))
+
+``tools/train.py`` and ``tools/test.py`` call :func:`prepare_data` first, so the
+quickstart runs on a fresh clone. Files that exist are kept; only the first
+local process writes, the others wait for it.
+"""
+import json
+import os
+import os.path as osp
+import time
+from typing import Optional
+
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+__all__ = ['prepare_data']
+
+_MARKER = '.mroi_prepared.json'
+_WAIT_SECONDS = 3600
+
+
+def _is_writer() -> bool:
+    return int(os.environ.get('LOCAL_RANK', '0')) == 0
+
+
+def _wait_for(marker: str) -> None:
+    start = time.time()
+    while not osp.exists(marker):
+        if time.time() - start > _WAIT_SECONDS:
+            raise TimeoutError(f'Timed out waiting for local rank 0 to write {marker}.')
+        time.sleep(1.0)
+
+
+def _prepare_standin(out_dir: str, seed: int = 0) -> None:
+    marker = osp.join(out_dir, _MARKER)
+    if osp.exists(marker):
+        return
+    if not _is_writer():
+        _wait_for(marker)
+        return
+    from mroi_plugin.body_models.standin import write_standin_smpl
+    print_log(f'Writing the licence-free stand-in body model to {out_dir}', logger='current')
+    paths = write_standin_smpl(out_dir, seed=seed)
+    with open(marker, 'w') as f:
+        json.dump(dict(seed=seed, files={k: str(v) for k, v in paths.items()}), f)
+
+
+def _prepare_synthetic(out_dir: str, body_model_dir: str, **kwargs) -> None:
+    marker = osp.join(out_dir, _MARKER)
+    if osp.exists(marker):
+        with open(marker) as f:
+            written = json.load(f)
+        if written.get('args') != kwargs:
+            print_log(
+                f'{out_dir} was generated with {written.get("args")}, the config asks for '
+                f'{kwargs}; keeping the existing files (delete the folder to regenerate).',
+                logger='current', level=30)
+        return
+    if not _is_writer():
+        _wait_for(marker)
+        return
+    from mroi_plugin.datasets.synthetic import generate_synthetic_dataset
+    print_log(f'Generating the synthetic dataset in {out_dir} ({kwargs})', logger='current')
+    start = time.time()
+    generate_synthetic_dataset(out_dir, body_model_dir=body_model_dir, **kwargs)
+    with open(marker, 'w') as f:
+        json.dump(dict(args=kwargs), f)
+    print_log(f'Synthetic dataset ready in {time.time() - start:.1f} s', logger='current')
+
+
+def prepare_data(cfg: Config) -> Optional[dict]:
+    """Write the stand-in body model and synthetic data a config asks for.
+
+    Args:
+        cfg (Config): A config; only its ``prepare_data`` entry is read.
+
+    Returns:
+        dict | None: The ``prepare_data`` entry that was acted on.
+    """
+    spec = cfg.get('prepare_data')
+    if not spec:
+        return None
+    unknown = set(spec) - {'standin_body_model', 'synthetic_dataset'}
+    if unknown:
+        raise KeyError(f'prepare_data has unknown keys {sorted(unknown)}; '
+                       "valid keys are 'standin_body_model' and 'synthetic_dataset'.")
+    body_model_dir = None
+    if spec.get('standin_body_model'):
+        standin = dict(spec['standin_body_model'])
+        body_model_dir = standin['out_dir']
+        _prepare_standin(**standin)
+    if spec.get('synthetic_dataset'):
+        synthetic = dict(spec['synthetic_dataset'])
+        out_dir = synthetic.pop('out_dir')
+        model_dir = synthetic.pop('body_model_dir', body_model_dir)
+        if model_dir is None:
+            raise KeyError('prepare_data.synthetic_dataset needs body_model_dir (or a '
+                           'prepare_data.standin_body_model entry to take it from).')
+        _prepare_synthetic(out_dir, model_dir, **synthetic)
+    return spec

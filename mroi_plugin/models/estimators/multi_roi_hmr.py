@@ -1,0 +1,238 @@
+"""Multi-RoI HMR and CLIFF: one estimator, N = 1 RoI is CLIFF."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.config import ConfigDict
+from mmengine.model import BaseModel
+from mmengine.structures import BaseDataElement
+from torch import Tensor
+
+from mroi_plugin.geometry import (
+    cam_crop_to_full,
+    image_to_normalized_crop,
+    perspective_projection,
+    rotmat_to_axis_angle,
+)
+from mroi_plugin.registry import MODELS
+from mroi_plugin.structures import stack_data_samples
+
+__all__ = ['MultiRoIHMR', 'CLIFF']
+
+ConfigType = Union[dict, ConfigDict]
+OptConfigType = Optional[ConfigType]
+
+# Per-RoI and per-person fields the losses read from the packed data samples.
+_ROI_KEYS = ('bbox_info', 'roi_centers', 'roi_sizes')
+_TARGET_KEYS = ('keypoints2d_crop', 'keypoints3d', 'smpl_global_orient', 'smpl_body_pose',
+                'smpl_betas', 'has_keypoints2d', 'has_keypoints3d', 'has_smpl')
+_CAMERA_KEYS = ('focal_length', 'principal_point')
+
+
+@MODELS.register_module()
+class MultiRoIHMR(BaseModel):
+    """Multi-RoI human mesh recovery (ECCV'24) on top of CLIFF.
+
+    Every RoI crop of a person goes through the shared backbone and pooling
+    (``(B*N, D)``); the optional neck (``RoIAwareFusion``) mixes RoI features
+    into RoI-specific ``F_i`` and the shared ``F̄``; the head predicts one SMPL
+    pose and shape per person and one crop camera per RoI. The body model runs
+    once per person, and its keypoints are projected into every RoI with that
+    RoI's full-image camera (DESIGN.md §4, §5).
+
+    Args:
+        backbone (dict): Backbone config; it returns a tuple of feature maps.
+        head (dict): ``CliffHead`` or ``MultiRoIHead`` config.
+        body_model (dict): ``SMPL`` config; its ``keypoint_convention`` must be
+            the dataset's.
+        feature_pooling (dict, optional): Turns backbone outputs into
+            ``(B*N, D)``. Defaults to ``GlobalAveragePooling``.
+        neck (dict, optional): RoI fusion neck; None uses ``F_i = f_i`` and
+            ``F̄ = mean_i f_i``.
+        loss_keypoints2d, loss_keypoints3d, loss_vertices, loss_smpl_pose,
+        loss_smpl_betas, loss_camera_consistency, loss_contrastive (dict,
+            optional): Loss configs; None switches the term off.
+        test_cfg (dict, optional): ``camera='roi0'`` (default, as the authors
+            evaluate) or ``'mean'`` (mean of the RoIs' full cameras).
+        data_preprocessor (dict, optional): Defaults to ``HMRDataPreprocessor``.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 head: ConfigType,
+                 body_model: ConfigType,
+                 feature_pooling: OptConfigType = None,
+                 neck: OptConfigType = None,
+                 loss_keypoints2d: OptConfigType = None,
+                 loss_keypoints3d: OptConfigType = None,
+                 loss_vertices: OptConfigType = None,
+                 loss_smpl_pose: OptConfigType = None,
+                 loss_smpl_betas: OptConfigType = None,
+                 loss_camera_consistency: OptConfigType = None,
+                 loss_contrastive: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptConfigType = None) -> None:
+        if feature_pooling is None:
+            feature_pooling = dict(type='GlobalAveragePooling')
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='HMRDataPreprocessor')
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.feature_pooling = MODELS.build(feature_pooling)
+        self.neck = MODELS.build(neck) if neck is not None else None
+        self.head = MODELS.build(head)
+        self.body_model = MODELS.build(body_model)
+        losses = dict(
+            keypoints2d=loss_keypoints2d,
+            keypoints3d=loss_keypoints3d,
+            vertices=loss_vertices,
+            smpl_pose=loss_smpl_pose,
+            smpl_betas=loss_smpl_betas,
+            camera_consistency=loss_camera_consistency,
+            contrastive=loss_contrastive)
+        for name, cfg in losses.items():
+            setattr(self, f'loss_{name}', MODELS.build(cfg) if cfg is not None else None)
+        self.test_cfg = dict(camera='roi0')
+        self.test_cfg.update(test_cfg or {})
+        if self.test_cfg['camera'] not in ('roi0', 'mean'):
+            raise ValueError(
+                f"test_cfg.camera must be 'roi0' or 'mean', got {self.test_cfg['camera']!r}.")
+
+    # ------------------------------------------------------------------ forward
+    def extract_feat(self, inputs: Tensor, num_people: int) -> Tensor:
+        """Backbone + pooling: ``(B*N, 3, H, W)`` -> ``(B, N, D)``."""
+        if inputs.shape[0] % num_people:
+            raise ValueError(
+                f'{inputs.shape[0]} crops cannot be split among {num_people} people.')
+        pooled = self.feature_pooling(self.backbone(inputs))
+        return pooled.view(num_people, inputs.shape[0] // num_people, -1)
+
+    def _predict_raw(self, inputs: Tensor,
+                     data_samples: Sequence[BaseDataElement]) -> Tuple[dict, dict]:
+        """Run the network and the body model; returns (predictions, batch)."""
+        batch = stack_data_samples(data_samples, _ROI_KEYS + _CAMERA_KEYS, inputs.device)
+        feats = self.extract_feat(inputs, len(data_samples))
+        if self.neck is not None:
+            roi_feats, shared_feat = self.neck(feats, batch['bbox_info'])
+        else:
+            roi_feats, shared_feat = feats, feats.mean(dim=1)
+        preds = self.head(roi_feats, shared_feat, batch['bbox_info'])
+        rotmat = preds['pred_rotmat']
+        body = self.body_model(
+            betas=preds['pred_betas'], body_pose=rotmat[:, 1:], global_orient=rotmat[:, :1])
+        focal = batch['focal_length'].unsqueeze(1).expand_as(batch['roi_sizes'])
+        principal = batch['principal_point'].unsqueeze(1).expand_as(batch['roi_centers'])
+        cam_full = cam_crop_to_full(preds['pred_cam_crop'], batch['roi_centers'],
+                                    batch['roi_sizes'], focal, principal)
+        keypoints = body['keypoints']
+        num_rois = cam_full.shape[1]
+        keypoints2d = perspective_projection(
+            keypoints.unsqueeze(1).expand(-1, num_rois, -1, -1), cam_full, focal, principal)
+        preds.update(
+            feats=feats,
+            vertices=body['vertices'],
+            keypoints3d=keypoints,
+            cam_full=cam_full,
+            keypoints2d_crop=image_to_normalized_crop(keypoints2d, batch['roi_centers'],
+                                                      batch['roi_sizes']))
+        return preds, batch
+
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[List[BaseDataElement]] = None,
+                mode: str = 'tensor') -> Union[Dict[str, Tensor], list, dict]:
+        """mmengine entry point: ``mode`` is ``'loss'``, ``'predict'`` or ``'tensor'``.
+
+        Args:
+            inputs (Tensor): ``(B*N, 3, H, W)`` normalised crops.
+            data_samples (list[BaseDataElement]): One packed sample per person.
+            mode (str): What to return.
+        """
+        if data_samples is None:
+            raise ValueError('MultiRoIHMR needs data_samples (RoI boxes and cameras).')
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._predict_raw(inputs, data_samples)[0]
+        raise ValueError(f"Invalid mode '{mode}': use 'loss', 'predict' or 'tensor'.")
+
+    # --------------------------------------------------------------------- loss
+    def loss(self, inputs: Tensor, data_samples: Sequence[BaseDataElement]) -> Dict[str, Tensor]:
+        """Loss terms, each logged by mmengine under its ``loss_*`` key."""
+        preds, batch = self._predict_raw(inputs, data_samples)
+        batch.update(stack_data_samples(data_samples, _TARGET_KEYS, inputs.device))
+        num_rois = preds['cam_full'].shape[1]
+        losses = {}
+        if self.loss_keypoints2d is not None:
+            # Per-RoI term: every RoI of a person counts, averaged over RoIs.
+            has_2d = batch['has_keypoints2d'].unsqueeze(1).expand(-1, num_rois)
+            target = batch['keypoints2d_crop']
+            losses['loss_keypoints2d'] = self.loss_keypoints2d(
+                preds['keypoints2d_crop'], target[..., :2], target[..., 2], has_2d)
+        if self.loss_keypoints3d is not None:
+            target = batch['keypoints3d']
+            losses['loss_keypoints3d'] = self.loss_keypoints3d(
+                preds['keypoints3d'], target[..., :3], target[..., 3], batch['has_keypoints3d'])
+        has_smpl = batch['has_smpl']
+        if self.loss_vertices is not None:
+            with torch.no_grad():
+                gt_vertices = self.body_model(
+                    betas=batch['smpl_betas'],
+                    body_pose=batch['smpl_body_pose'],
+                    global_orient=batch['smpl_global_orient'])['vertices']
+            losses['loss_vertices'] = self.loss_vertices(preds['vertices'], gt_vertices, has_smpl)
+        if self.loss_smpl_pose is not None:
+            gt_pose = torch.cat(
+                [batch['smpl_global_orient'].unsqueeze(1), batch['smpl_body_pose']], dim=1)
+            losses['loss_smpl_pose'] = self.loss_smpl_pose(preds['pred_rotmat'], gt_pose, has_smpl)
+        if self.loss_smpl_betas is not None:
+            losses['loss_smpl_betas'] = self.loss_smpl_betas(
+                preds['pred_betas'], batch['smpl_betas'], has_smpl)
+        if self.loss_camera_consistency is not None:
+            losses['loss_camera_consistency'] = self.loss_camera_consistency(
+                preds['pred_cam_crop'], batch['roi_centers'], batch['roi_sizes'],
+                batch['focal_length'], batch['principal_point'])
+        if self.loss_contrastive is not None:
+            losses['loss_contrastive'] = self.loss_contrastive(preds['feats'])
+        return losses
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, inputs: Tensor,
+                data_samples: Sequence[BaseDataElement]) -> List[BaseDataElement]:
+        """Add ``pred_*`` fields to each data sample.
+
+        Per person: ``pred_pose`` (24, 3) axis-angle, ``pred_rotmat`` (24, 3, 3),
+        ``pred_betas`` (10,), ``pred_vertices`` (V, 3) and ``pred_keypoints3d``
+        (K, 3) in the body frame (metres, no translation), ``pred_cam_full`` (3,)
+        full-image camera translation and ``pred_cam_crop`` (N, 3).
+        """
+        preds, _ = self._predict_raw(inputs, data_samples)
+        if self.test_cfg['camera'] == 'mean':
+            cam_full = preds['cam_full'].mean(dim=1)
+        else:
+            cam_full = preds['cam_full'][:, 0]
+        pose = rotmat_to_axis_angle(preds['pred_rotmat'])
+        for index, sample in enumerate(data_samples):
+            sample.set_data(
+                dict(
+                    pred_pose=pose[index],
+                    pred_rotmat=preds['pred_rotmat'][index],
+                    pred_betas=preds['pred_betas'][index],
+                    pred_vertices=preds['vertices'][index],
+                    pred_keypoints3d=preds['keypoints3d'][index],
+                    pred_cam_full=cam_full[index],
+                    pred_cam_crop=preds['pred_cam_crop'][index]))
+        return list(data_samples)
+
+
+@MODELS.register_module()
+class CLIFF(MultiRoIHMR):
+    """CLIFF (ECCV'22): the single-RoI case of :class:`MultiRoIHMR`.
+
+    Identical code path; configs pair it with ``MultiRoICrop(num_rois=1)``,
+    no neck and a ``CliffHead``. Kept as its own name so configs and logs say
+    which method they run.
+    """
