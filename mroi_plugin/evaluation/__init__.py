@@ -1,1 +1,3 @@
-__all__ = []
+from .hmr_metric import HMRMetric
+
+__all__ = ['HMRMetric']

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Usage: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
+# Launches tools/test.py with torchrun; on a machine without CUDA the processes
+# use gloo on the CPU, so GPUS is then the number of CPU processes.
+CONFIG=$1
+CHECKPOINT=$2
+GPUS=$3
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+
+PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
+torchrun \
+    --nnodes="$NNODES" \
+    --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" \
+    --nproc_per_node="$GPUS" \
+    --master_port="$PORT" \
+    "$(dirname "$0")/test.py" \
+    "$CONFIG" \
+    "$CHECKPOINT" \
+    --launcher pytorch "${@:4}"

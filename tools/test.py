@@ -1,0 +1,121 @@
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``.
+
+Same conventions as mmdetection/mmpose ``tools/test.py``: the config's
+``test_dataloader``, ``test_evaluator`` (e.g. ``HMRMetric``) and ``test_cfg``
+run through mmengine's ``Runner.test()``; ``--out`` also dumps every data
+sample with its predictions (``pred_vertices``, ``pred_cam_full``, ...) to a
+pickle with mmengine's ``DumpResults``. Distributed runs go through
+``tools/dist_test.sh`` (torchrun), on GPU (NCCL) or CPU (gloo).
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.evaluator import DumpResults
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from mroi_plugin.apis import prepare_data
+from mroi_plugin.utils import prepare_distributed_for_cpu, register_all_modules
+
+# Checkpoints mmengine can read from somewhere other than the local disk.
+_REMOTE_PREFIXES = ('http://', 'https://', 's3://', 'petrel://', 'open-mmlab://', 'torchvision://',
+                    'modelzoo://', 'mmcls://', 'pavi://')
+_TEST_KEYS = ('test_dataloader', 'test_evaluator', 'test_cfg')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Evaluate a mesh recovery model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='the dir to save logs and metrics (default: ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--out',
+        type=str,
+        help='dump the predictions of every sample to this pickle file (.pkl / .pickle) '
+        'for offline evaluation')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config, key=value pairs such as '
+        'test_dataloader.batch_size=8 test_evaluator.outfile_prefix=work_dirs/pw3d')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def check_checkpoint(checkpoint: str) -> None:
+    """Fail before any model or data is built if a local checkpoint is missing.
+
+    Raises:
+        FileNotFoundError: ``checkpoint`` is a local path that is not a file.
+    """
+    if checkpoint.startswith(_REMOTE_PREFIXES):
+        return
+    if not osp.isfile(checkpoint):
+        hint = ' (it is a directory; give the .pth file inside it)' if osp.isdir(
+            checkpoint) else ''
+        raise FileNotFoundError(
+            f'Checkpoint not found: {checkpoint}{hint}. Give the .pth file written by '
+            'tools/train.py, e.g. work_dirs/<config name>/epoch_25.pth, or its '
+            'best_*.pth / last_checkpoint entry.')
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    """Load the config and apply the command-line options to it."""
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'Config file not found: {args.config}')
+    check_checkpoint(args.checkpoint)
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must be a .pkl or .pickle file, got {args.out}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    missing = [key for key in _TEST_KEYS if cfg.get(key) is None]
+    if missing:
+        raise KeyError(f'Config {args.config} has no {missing}; tools/test.py needs '
+                       'test_dataloader, test_evaluator (e.g. HMRMetric) and test_cfg.')
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    # Testing never resumes a training state; it only loads the weights.
+    cfg.resume = False
+    return cfg
+
+
+def main() -> None:
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    cfg = build_config(args)
+    prepare_distributed_for_cpu(cfg, args.launcher)
+    # The quickstart's licence-free files (stand-in body model, synthetic test
+    # set) are made here, before the Runner builds what reads them.
+    prepare_data(cfg)
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    if args.out is not None:
+        out_dir = osp.dirname(osp.abspath(args.out))
+        os.makedirs(out_dir, exist_ok=True)
+        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
