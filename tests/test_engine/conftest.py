@@ -64,9 +64,12 @@ def tiny_config(data: Path, work_dir: Path, method: str = 'mroi', max_iters: int
                 step.num_rois = num_rois
                 step.crop_size = (64, 48)
     cfg.test_dataloader = cfg.val_dataloader
-    for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
+    for evaluator in cfg.val_evaluator:
         evaluator.body_model_dir = body
         evaluator.joint_regressor = osp.join(body, 'J_regressor_h36m.npy')
+        if 'ann_file' in evaluator:
+            evaluator.ann_file = str(data / 'synthetic' / 'train.npz')
+    cfg.test_evaluator = cfg.val_evaluator
     cfg.train_cfg = dict(by_epoch=False, max_iters=max_iters, val_interval=max_iters)
     cfg.param_scheduler = []
     cfg.log_processor = dict(by_epoch=False, window_size=1)
