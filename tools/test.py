@@ -17,7 +17,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mroi_plugin.apis import prepare_data
-from mroi_plugin.utils import prepare_distributed_for_cpu, register_all_modules
+from mroi_plugin.utils import check_config_keys, prepare_distributed_for_cpu, register_all_modules
 
 # Checkpoints mmengine can read from somewhere other than the local disk.
 _REMOTE_PREFIXES = ('http://', 'https://', 's3://', 'petrel://', 'open-mmlab://', 'torchvision://',
@@ -102,6 +102,7 @@ def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
     cfg = build_config(args)
+    check_config_keys(cfg)
     prepare_distributed_for_cpu(cfg, args.launcher)
     # The quickstart's licence-free files (stand-in body model, synthetic test
     # set) are made here, before the Runner builds what reads them.

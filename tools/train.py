@@ -13,7 +13,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mroi_plugin.apis import prepare_data
-from mroi_plugin.utils import prepare_distributed_for_cpu, register_all_modules
+from mroi_plugin.utils import check_config_keys, prepare_distributed_for_cpu, register_all_modules
 
 
 def parse_args() -> argparse.Namespace:
@@ -85,6 +85,7 @@ def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
     cfg = build_config(args)
+    check_config_keys(cfg)
     prepare_distributed_for_cpu(cfg, args.launcher)
     # The quickstart's licence-free files are made here, before the Runner
     # builds the body model and datasets that read them.

@@ -1,9 +1,23 @@
+from .checkpoint_conversion import (
+    SOURCE_FORMATS,
+    ConversionReport,
+    convert_checkpoint,
+    convert_state_dict,
+    detect_format,
+    extract_state_dict,
+    load_source_state_dict,
+    model_state_shapes,
+)
+from .config_check import RUNNER_KEYS, check_config_keys
 from .dist import prepare_distributed_for_cpu
 from .safe_load import allow_mmengine_checkpoint_globals, mmengine_checkpoint_globals
 from .setup_env import register_all_modules
 
 __all__ = [
+    'check_config_keys', 'RUNNER_KEYS',
     'prepare_distributed_for_cpu',
     'register_all_modules', 'allow_mmengine_checkpoint_globals',
-    'mmengine_checkpoint_globals'
+    'mmengine_checkpoint_globals', 'SOURCE_FORMATS', 'ConversionReport', 'convert_checkpoint',
+    'convert_state_dict', 'detect_format', 'extract_state_dict', 'load_source_state_dict',
+    'model_state_shapes'
 ]

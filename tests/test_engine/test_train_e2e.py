@@ -123,3 +123,19 @@ def test_kill_and_resume_continues_from_the_checkpoint(tiny_data, tmp_path):
     assert result.returncode == 0, logs[-3000:]
     assert f'resumed epoch: 0, iter: {saved[-1]}' in logs, logs[-3000:]
     assert (work / f'iter_{saved[-1] + 2}.pth').exists()
+
+
+def test_a_nan_loss_stops_before_the_step_and_names_the_term(tiny_data, tmp_path):
+    cfg = tiny_config(tiny_data, tmp_path, method='cliff')
+    runner = Runner.from_cfg(cfg)
+    model = runner.model
+    batch = next(iter(runner.build_dataloader(cfg.train_dataloader)))
+    optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
+    # Corrupt one ground-truth 3D keypoint of a sample that has 3D ground truth.
+    batch['data_samples'][0].keypoints3d[0, 0] = float('nan')
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(FloatingPointError, match=r"'loss_keypoints3d'.*not applied"):
+        model.train_step(batch, optim_wrapper)
+    for name, value in model.state_dict().items():
+        if value.is_floating_point() and 'running' not in name:
+            assert torch.equal(value, before[name]), f'{name} changed'

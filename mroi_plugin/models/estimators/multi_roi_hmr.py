@@ -162,6 +162,10 @@ class MultiRoIHMR(BaseModel):
     # --------------------------------------------------------------------- loss
     def loss(self, inputs: Tensor, data_samples: Sequence[BaseDataElement]) -> Dict[str, Tensor]:
         """Loss terms, each logged by mmengine under its ``loss_*`` key."""
+        self._loss_batch = [
+            sample.metainfo.get('img_path', sample.metainfo.get('sample_idx', '?'))
+            for sample in data_samples
+        ]
         preds, batch = self._predict_raw(inputs, data_samples)
         batch.update(stack_data_samples(data_samples, _TARGET_KEYS, inputs.device))
         num_rois = preds['cam_full'].shape[1]
@@ -198,6 +202,25 @@ class MultiRoIHMR(BaseModel):
         if self.loss_contrastive is not None:
             losses['loss_contrastive'] = self.loss_contrastive(preds['feats'])
         return losses
+
+    def parse_losses(self, losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """mmengine's loss summation, refusing non-finite terms.
+
+        A NaN/inf term raises before the optimiser step, so the weights (and the
+        checkpoints already written) stay finite instead of training going on
+        silently with NaN parameters.
+        """
+        for name, value in losses.items():
+            if isinstance(value, Tensor) and not torch.isfinite(value.detach()).all():
+                batch = getattr(self, '_loss_batch', [])
+                shown = ', '.join(str(b) for b in batch[:4]) + (' ...' if len(batch) > 4 else '')
+                raise FloatingPointError(
+                    f'Loss term {name!r} is {value.detach().flatten()[:4].tolist()} on the batch '
+                    f'[{shown}] ({len(batch)} people). The optimiser step was not applied, so the '
+                    'weights and the last checkpoint in the work dir are finite. Inspect these '
+                    'samples, lower the learning rate or this term\'s loss_weight, or clip '
+                    'gradients (optim_wrapper.clip_grad), then resume.')
+        return super().parse_losses(losses)
 
     # ------------------------------------------------------------------ predict
     def predict(self, inputs: Tensor,
