@@ -57,16 +57,18 @@ dataset = dict(
     data_root=data_root,
     keypoint_convention=keypoint_convention,
     crop_aspect=crop_size[1] / crop_size[0])
+# One torch thread + one loader worker: the two processes fill 2 CPU cores
+# without oversubscription (TorchThreadsHook below).
 train_dataloader = dict(
     batch_size=16,
-    num_workers=2,
+    num_workers=1,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(dataset, ann_file='train.npz', dataset_name='synthetic_train',
                  pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=32,
-    num_workers=2,
+    num_workers=1,
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
@@ -90,3 +92,4 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=max_epochs))
+custom_hooks = [dict(type='TorchThreadsHook', num_threads=1)]

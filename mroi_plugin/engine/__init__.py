@@ -1,1 +1,1 @@
-__all__ = []
+from .hooks import *  # noqa: F401,F403

@@ -114,6 +114,8 @@ _REASON_CLIFF_HR48_REGRESSOR = (
     '(encoder.incre_modules/downsamp_modules/final_layer), which our HRNet models replace by '
     'HRNetAggregation (720-d): fc1 cannot take the new feature and fc2/decoders only work '
     'after the fc1 they were trained with; head.regressor starts from its own initialisation')
+_REASON_UNEXPECTED = ('converted key does not exist in the model built from the config '
+                      '(unexpected key)')
 _REASON_HEATMAP_HEAD = 'keypoint heatmap head of the pose estimator; not part of the HMR model'
 _REASON_POSE_HRNET_HEAD = ("heatmap layer of the authors' PoseHighResolutionNet; "
                            'HMR_sim_hrnet never uses it')
@@ -149,6 +151,8 @@ class ConversionReport:
         mapped (dict[str, list[str]]): Source key -> the target keys written from it.
         unmapped (dict[str, str]): Source key -> why nothing was written from it (shape
             mismatches are listed in ``shape_mismatches`` instead).
+        unexpected (dict[str, list[str]]): Source key -> its converted keys that the target
+            model does not have (these source keys are also in ``unmapped``).
         missing (list[str]): Target-model keys the conversion did not fill, in model order
             (empty when no target model was given).
         shape_mismatches (list[ShapeMismatch]): Converted tensors that do not fit the model.
@@ -159,6 +163,7 @@ class ConversionReport:
     source_format: str
     mapped: Dict[str, List[str]] = field(default_factory=dict)
     unmapped: Dict[str, str] = field(default_factory=dict)
+    unexpected: Dict[str, List[str]] = field(default_factory=dict)
     missing: List[str] = field(default_factory=list)
     shape_mismatches: List[ShapeMismatch] = field(default_factory=list)
     target_checked: bool = False
@@ -188,7 +193,8 @@ class ConversionReport:
                              'all)')
             return lines
 
-        total = len(self.mapped) + len(self.unmapped) + len(self.shape_mismatches)
+        total = len(
+            set(self.mapped) | set(self.unmapped) | {m.source_key for m in self.shape_mismatches})
         lines = [f"Source format '{self.source_format}': {total} source keys."]
         lines.append(f'  mapped: {len(self.mapped)} source keys -> {self.num_target_keys} '
                      'target keys')
@@ -198,7 +204,10 @@ class ConversionReport:
             by_reason.setdefault(reason, []).append(key)
         for reason, keys in by_reason.items():
             lines.append(f'    [{len(keys)}] {reason}:')
-            lines += clip(keys, '      ')
+            lines += clip([
+                f"{key} -> {', '.join(self.unexpected[key])}" if key in self.unexpected else key
+                for key in keys
+            ], '      ')
         if self.target_checked:
             lines.append(f'  missing target keys (model keys left at their initial values): '
                          f'{len(self.missing)}')
@@ -217,6 +226,7 @@ class ConversionReport:
             source_format=self.source_format,
             num_mapped_source_keys=len(self.mapped),
             unmapped_source_keys=dict(self.unmapped),
+            unexpected_keys={k: list(v) for k, v in self.unexpected.items()},
             missing_target_keys=list(self.missing),
             shape_mismatches=[str(m) for m in self.shape_mismatches],
             target_checked=self.target_checked)
@@ -541,8 +551,8 @@ def convert_state_dict(
             if target_shapes is None:
                 continue
             if target not in target_shapes:
-                report.unmapped[key] = (f"target key '{target}' does not exist in the model "
-                                        'built from the config')
+                report.unmapped[key] = _REASON_UNEXPECTED
+                report.unexpected.setdefault(key, []).append(target)
             elif tuple(tensor.shape) != tuple(target_shapes[target]):
                 report.shape_mismatches.append(
                     ShapeMismatch(key, target, tuple(tensor.shape), tuple(target_shapes[target])))

@@ -1,0 +1,3 @@
+from .torch_threads_hook import TorchThreadsHook
+
+__all__ = ['TorchThreadsHook']

@@ -1,0 +1,78 @@
+"""Convert a released checkpoint to mroi_plugin names: ``tools/convert_checkpoint.py SRC DST``.
+
+Sources: CLIFF (``cliff_r50``, ``cliff_hrnet48``), Multi-RoI HMR (``mroi_r50``,
+``mroi_hrnet48``) and mmpose / official HRNet pose backbones (``mmpose_r50``,
+``mmpose_hrnet48``); ``--format auto`` (default) guesses from the key names. The output is an
+mmengine checkpoint ``{'state_dict': ..., 'meta': {...}}`` for ``load_from`` or
+``tools/test.py CONFIG DST``. With ``--config`` the names and shapes are checked against the
+model that config builds, and the summary lists the model keys left unfilled.
+
+The mapping and what cannot be mapped (and why) are documented in
+``mroi_plugin/utils/checkpoint_conversion.py``. Example::
+
+    python tools/convert_checkpoint.py ckpt/res50-PA45.7_MJE72.0_MVE85.3_3dpw.pt \\
+        work_dirs/cliff_r50_official.pth --format cliff_r50 --config configs/cliff/cliff_r50.py
+"""
+import argparse
+import sys
+from typing import List, Optional
+
+from mmengine.config import DictAction
+
+from mroi_plugin.utils.checkpoint_conversion import (
+    AUTO,
+    DEFAULT_SUMMARY_KEYS,
+    SOURCE_FORMATS,
+    convert_checkpoint,
+)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Convert a released CLIFF / Multi-RoI / mmpose checkpoint to mroi_plugin '
+        'parameter names')
+    parser.add_argument('src', help='released checkpoint (.pt / .pth)')
+    parser.add_argument('dst', help='output mmengine checkpoint (.pth)')
+    parser.add_argument(
+        '--format',
+        default=AUTO,
+        choices=SOURCE_FORMATS + (AUTO, ),
+        help='layout of SRC (default: guessed from its key names)')
+    parser.add_argument(
+        '--config',
+        help='config of the target model: check names and shapes against the model it builds '
+        'and report the model keys left unfilled')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of --config, key=value pairs such as '
+        'model.neck.num_freqs=8')
+    parser.add_argument(
+        '--unsafe-load',
+        action='store_true',
+        help='read SRC with torch.load(weights_only=False) when safe loading refuses it; this '
+        'can run code stored in the file, so only for files you trust')
+    parser.add_argument('--verbose', action='store_true', help='list every key in the summary')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    if args.cfg_options and not args.config:
+        print('error: --cfg-options needs --config', file=sys.stderr)
+        return 2
+    report = convert_checkpoint(
+        args.src,
+        args.dst,
+        source_format=args.format,
+        config=args.config,
+        cfg_options=args.cfg_options,
+        unsafe_load=args.unsafe_load)
+    print(report.summary(max_keys=None if args.verbose else DEFAULT_SUMMARY_KEYS))
+    print(f'Saved {report.num_target_keys} tensors to {args.dst}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
