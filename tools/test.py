@@ -13,11 +13,9 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-from mroi_plugin.apis import prepare_data
-from mroi_plugin.utils import check_config_keys, prepare_distributed_for_cpu, register_all_modules
+from mroi_plugin.apis import build_runner, default_work_dir
+from mroi_plugin.utils import register_all_modules
 
 # Checkpoints mmengine can read from somewhere other than the local disk.
 _REMOTE_PREFIXES = ('http://', 'https://', 's3://', 'petrel://', 'open-mmlab://', 'torchvision://',
@@ -90,8 +88,8 @@ def build_config(args: argparse.Namespace) -> Config:
                        'test_dataloader, test_evaluator (e.g. HMRMetric) and test_cfg.')
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    else:
+        default_work_dir(cfg, args.config)
     cfg.load_from = args.checkpoint
     # Testing never resumes a training state; it only loads the weights.
     cfg.resume = False
@@ -102,15 +100,7 @@ def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
     cfg = build_config(args)
-    check_config_keys(cfg)
-    prepare_distributed_for_cpu(cfg, args.launcher)
-    # The quickstart's licence-free files (stand-in body model, synthetic test
-    # set) are made here, before the Runner builds what reads them.
-    prepare_data(cfg)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, args.launcher)
     if args.out is not None:
         out_dir = osp.dirname(osp.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)

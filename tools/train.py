@@ -9,11 +9,9 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-from mroi_plugin.apis import prepare_data
-from mroi_plugin.utils import check_config_keys, prepare_distributed_for_cpu, register_all_modules
+from mroi_plugin.apis import build_runner, default_work_dir
+from mroi_plugin.utils import register_all_modules
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,8 +56,8 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    else:
+        default_work_dir(cfg, args.config)
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper == 'AmpOptimWrapper':
@@ -85,15 +83,7 @@ def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
     cfg = build_config(args)
-    check_config_keys(cfg)
-    prepare_distributed_for_cpu(cfg, args.launcher)
-    # The quickstart's licence-free files are made here, before the Runner
-    # builds the body model and datasets that read them.
-    prepare_data(cfg)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, args.launcher)
     runner.train()
 
 
