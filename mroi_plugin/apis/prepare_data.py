@@ -9,7 +9,8 @@ A config may carry a top-level ``prepare_data`` dict::
 
 ``tools/train.py`` and ``tools/test.py`` call :func:`prepare_data` first, so the
 quickstart runs on a fresh clone. Files that exist are kept; only the first
-local process writes, the others wait for it.
+local process writes, the others wait for it. A synthetic set generated with
+other arguments than the config's is generated again.
 """
 import json
 import os
@@ -30,9 +31,19 @@ def _is_writer() -> bool:
     return int(os.environ.get('LOCAL_RANK', '0')) == 0
 
 
-def _wait_for(marker: str) -> None:
+def _marker_args(marker: str):
+    """The arguments recorded in a marker file, or None while it is absent."""
+    try:
+        with open(marker) as f:
+            return json.load(f).get('args')
+    except (OSError, ValueError):
+        return None
+
+
+def _wait_for(marker: str, args=None) -> None:
+    """Wait until local rank 0 has written ``marker`` (recording ``args`` if given)."""
     start = time.time()
-    while not osp.exists(marker):
+    while not osp.exists(marker) or (args is not None and _marker_args(marker) != args):
         if time.time() - start > _WAIT_SECONDS:
             raise TimeoutError(f'Timed out waiting for local rank 0 to write {marker}.')
         time.sleep(1.0)
@@ -55,16 +66,17 @@ def _prepare_standin(out_dir: str, seed: int = 0) -> None:
 def _prepare_synthetic(out_dir: str, body_model_dir: str, **kwargs) -> None:
     marker = osp.join(out_dir, _MARKER)
     if osp.exists(marker):
-        with open(marker) as f:
-            written = json.load(f)
-        if written.get('args') != kwargs:
+        written = _marker_args(marker)
+        if written == kwargs:
+            return
+        if _is_writer():
             print_log(
-                f'{out_dir} was generated with {written.get("args")}, the config asks for '
-                f'{kwargs}; keeping the existing files (delete the folder to regenerate).',
+                f'{out_dir} was generated with {written}; the config asks for {kwargs}, so it '
+                'is generated again (the generator is deterministic: same args, same data).',
                 logger='current', level=30)
-        return
+            os.remove(marker)
     if not _is_writer():
-        _wait_for(marker)
+        _wait_for(marker, kwargs)
         return
     from mroi_plugin.datasets.synthetic import generate_synthetic_dataset
     print_log(f'Generating the synthetic dataset in {out_dir} ({kwargs})', logger='current')

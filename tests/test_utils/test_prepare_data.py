@@ -1,0 +1,35 @@
+"""prepare_data writes the quickstart's files once and regenerates on new arguments."""
+import json
+
+import pytest
+from mmengine.config import Config
+
+from mroi_plugin.apis import prepare_data
+
+
+def test_writes_once_and_regenerates_when_the_arguments_change(tmp_path, monkeypatch):
+    import mroi_plugin.datasets.synthetic as synthetic
+    calls = []
+
+    def fake_generate(out_dir, body_model_dir, **kwargs):
+        calls.append(kwargs)
+
+    monkeypatch.setattr(synthetic, 'generate_synthetic_dataset', fake_generate)
+    body = tmp_path / 'body'
+    body.mkdir()
+    spec = dict(synthetic_dataset=dict(out_dir=str(tmp_path / 'syn'), body_model_dir=str(body),
+                                       num_train=4, num_val=0, num_test=2, seed=0))
+    (tmp_path / 'syn').mkdir()
+    prepare_data(Config(dict(prepare_data=spec)))
+    prepare_data(Config(dict(prepare_data=spec)))
+    assert len(calls) == 1
+    marker = json.loads((tmp_path / 'syn' / '.mroi_prepared.json').read_text())
+    assert marker['args'] == dict(num_train=4, num_val=0, num_test=2, seed=0)
+    spec['synthetic_dataset']['num_train'] = 8
+    prepare_data(Config(dict(prepare_data=spec)))
+    assert len(calls) == 2 and calls[-1]['num_train'] == 8
+
+
+def test_unknown_entries_are_rejected():
+    with pytest.raises(KeyError, match="unknown keys \\['synthetic'\\]"):
+        prepare_data(Config(dict(prepare_data=dict(synthetic=dict()))))
