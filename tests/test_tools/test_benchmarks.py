@@ -1,0 +1,191 @@
+"""Smoke tests of tools/benchmark_data.py and tools/benchmark_model.py at the tiniest settings.
+
+The benchmarks print timings, which no test can pin down; these tests check that each runs end
+to end, prints the fields the issues ask for, that the printed numbers are the arithmetic the
+docstrings promise (shares, ratios, PASS/FAIL against the target), and that the model
+benchmark's method holds: its synthetic batch has exactly consistent targets and the "rest"
+region runs without touching the backbone.
+"""
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+QUICKSTART = REPO / 'configs' / 'quickstart' / 'mroi_synthetic.py'
+TRANSFORM_STAGES = ['dataset.get_data_info', 'LoadImage', 'RandomFlipHMR', 'RandomScaleRotation',
+                    'RandomColorScale', 'MultiRoICrop', 'PackHMRInputs']
+TINY_WIDTHS = (8, 16, 32, 64)
+TINY_CHANNELS = TINY_WIDTHS[-1]
+
+
+def _load_tool(name: str):
+    """Import ``tools/<name>.py`` (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f'_mroi_tool_{name}',
+                                                  REPO / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def benchmark_data():
+    return _load_tool('benchmark_data')
+
+
+@pytest.fixture(scope='module')
+def benchmark_model():
+    return _load_tool('benchmark_model')
+
+
+@pytest.fixture(scope='module')
+def tiny_configs(tmp_path_factory):
+    """The quickstart model shrunk (4-stage tiny net, 64 channels), as Multi-RoI and CLIFF."""
+    root = tmp_path_factory.mktemp('bench_configs')
+    common = (f"_base_ = ['{QUICKSTART.as_posix()}']\n"
+              f'model = dict(backbone=dict(widths={TINY_WIDTHS}),\n')
+    mroi = root / 'mroi_tiny.py'
+    mroi.write_text(
+        common + f'    neck=dict(in_channels={TINY_CHANNELS}),\n'
+        f'    head=dict(in_channels={TINY_CHANNELS}, hidden_channels=32),\n'
+        f'    loss_contrastive=dict(in_channels={TINY_CHANNELS}))\n')
+    cliff = root / 'cliff_tiny.py'
+    cliff.write_text(
+        common + '    type=\'CLIFF\', neck=None,\n'
+        f"    head=dict(_delete_=True, type='CliffHead', in_channels={TINY_CHANNELS}, "
+        'hidden_channels=32),\n'
+        '    loss_camera_consistency=None, loss_contrastive=None)\n')
+    return str(mroi), str(cliff)
+
+
+def test_data_benchmark_prints_rates_ratio_and_verdict(benchmark_data, capsys):
+    result = benchmark_data.main([
+        '--num-samples', '4', '--image-size', '160', '120', '--repeats', '1', '--warmup', '0',
+        '--render-workers', '1', '--target', '1e9'
+    ])
+    out = capsys.readouterr().out
+    for stage in TRANSFORM_STAGES:
+        assert stage in out
+    for field in ('samples/s per core (CPU time), pipeline: N=5:', 'N=1:',
+                  'with dataset indexing', 'samples/s wall clock', 'ratio N=5 / N=1',
+                  'bottleneck (N=5):', 'load average', 'target >= 1e+09 samples/s/core'):
+        assert field in out, field
+    assert 'FAIL' in out and not result['passed']
+
+    runs = result['runs']
+    assert set(runs) == {5, 1}
+    for run in runs.values():
+        for clock in ('cpu', 'wall'):
+            timing = run[clock]
+            assert list(timing['stage_ms']) == TRANSFORM_STAGES
+            assert all(v > 0 and math.isfinite(v) for v in timing['stage_ms'].values())
+            # One timed pass: its pipeline total is exactly the sum of its transform rows.
+            transforms_ms = sum(timing['stage_ms'][s] for s in TRANSFORM_STAGES[1:])
+            assert timing['pipeline_ms'] == pytest.approx(transforms_ms)
+            assert timing['total_ms'] == pytest.approx(
+                transforms_ms + timing['stage_ms']['dataset.get_data_info'])
+            assert timing['samples_per_s'] == pytest.approx(1e3 / timing['pipeline_ms'])
+    assert result['ratio'] == pytest.approx(
+        runs[5]['cpu']['samples_per_s'] / runs[1]['cpu']['samples_per_s'])
+    assert f"ratio N=5 / N=1 (samples/s, CPU time): {result['ratio']:.2f}" in out
+    # The verdict follows the target.
+    assert 'target >= 0 samples/s/core at N=5: PASS' in benchmark_data.format_report(
+        runs, 5, 0.0)
+
+
+def test_data_benchmark_names_missing_annotation_file(benchmark_data, tmp_path):
+    with pytest.raises(FileNotFoundError, match='train.npz'):
+        benchmark_data.main(['--data-root', str(tmp_path), '--config', str(QUICKSTART)])
+
+
+def test_model_benchmark_tiny_configs(benchmark_model, tiny_configs, capsys):
+    mroi, cliff = tiny_configs
+    result = benchmark_model.main([
+        mroi, '--cliff-config', cliff, '--num-rois', '3', '--batch-size', '2', '--iters', '1',
+        '--warmup', '0', '--crop-size', '32', '24', '--profile-top', '3', '--target', '100'
+    ])
+    out = capsys.readouterr().out
+    assert set(result) == {'Multi-RoI', 'CLIFF'}
+    for field in ('backbone fwd+bwd', 'rest fwd+bwd (backbone outputs replayed)',
+                  'full step fwd+bwd', 'Adam update', 'share outside the backbone',
+                  'by subtraction', 'rest forward', 'top 3 operators', 'summary:',
+                  'load average'):
+        assert field in out, field
+    assert out.count('target <= 100% outside the backbone: PASS') == 2
+    assert 'Multi-RoI N=3' in out and 'CLIFF N=1' in out
+    for label, run in result.items():
+        ms = run['ms']
+        assert all(ms[k] > 0 for k in ('backbone', 'rest', 'full', 'optimizer'))
+        assert run['share'] == pytest.approx(100 * ms['rest'] / (ms['backbone'] + ms['rest']))
+        assert run['share_by_subtraction'] == pytest.approx(
+            100 * (1 - ms['backbone'] / ms['full']))
+        assert run['passed']
+        assert f"{label} N={run['num_rois']}: {run['share']:.1f}% PASS" in out
+    # What runs after the backbone: the neck and the contrastive loss only in Multi-RoI.
+    assert {'neck', 'head', 'body_model', 'loss_contrastive'} <= set(
+        result['Multi-RoI']['module_forward_ms'])
+    assert 'neck' not in result['CLIFF']['module_forward_ms']
+    assert result['Multi-RoI']['num_rois'] == 3 and result['CLIFF']['num_rois'] == 1
+
+
+@pytest.fixture(scope='module')
+def tiny_model(benchmark_model, tiny_configs, tmp_path_factory):
+    from mroi_plugin.body_models.standin import write_standin_smpl
+    from mroi_plugin.utils import register_all_modules
+    register_all_modules()
+    body_dir = tmp_path_factory.mktemp('bench_body_model')
+    write_standin_smpl(str(body_dir), seed=0)
+    cfg = benchmark_model.load_config(tiny_configs[0])
+    return benchmark_model.build_model(cfg, str(body_dir), torch.device('cpu'))
+
+
+def test_model_benchmark_batch_has_consistent_targets(benchmark_model, tiny_model):
+    from mroi_plugin.geometry import image_to_normalized_crop, perspective_projection
+    num_people, num_rois = 3, 5
+    inputs, samples = benchmark_model.make_batch(tiny_model, num_people, num_rois, (32, 24),
+                                                 torch.device('cpu'), seed=1)
+    assert inputs.shape == (num_people * num_rois, 3, 32, 24)
+    for sample in samples:
+        keypoints3d = sample.keypoints3d[:, :3].double()
+        projected = perspective_projection(
+            keypoints3d, torch.zeros(3, dtype=torch.float64), sample.focal_length.double(),
+            sample.principal_point.double())
+        expected = image_to_normalized_crop(
+            projected.expand(num_rois, -1, -1), sample.roi_centers.double(),
+            sample.roi_sizes.double())
+        np.testing.assert_allclose(sample.keypoints2d_crop[..., :2].numpy(),
+                                   expected.numpy(), atol=1e-4)
+        # The box holds every keypoint: RoI 0 sees all of them inside [-1, 1] vertically.
+        assert sample.keypoints2d_crop[0, :, 1].abs().max() < 1
+        assert sample.roi_sizes[0] > 0
+
+
+def test_model_benchmark_rest_region_skips_the_backbone(benchmark_model, tiny_model):
+    device = torch.device('cpu')
+    inputs, samples = benchmark_model.make_batch(tiny_model, 2, 5, (32, 24), device, seed=0)
+    backbone = tiny_model.backbone
+    with benchmark_model.replayed_backbone(tiny_model, inputs):
+        assert tiny_model.backbone is not backbone
+        benchmark_model.loss_step(tiny_model, inputs, samples)
+        leaves = tiny_model.backbone.outputs
+    assert tiny_model.backbone is backbone
+    assert all(p.grad is None for p in backbone.parameters())
+    assert all(leaf.grad is not None and leaf.grad.abs().sum() > 0 for leaf in leaves)
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in tiny_model.head.parameters())
+    # The full step reaches the backbone.
+    benchmark_model.loss_step(tiny_model, inputs, samples)
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in backbone.parameters())
+
+
+@pytest.mark.slow
+def test_model_benchmark_default_configs(benchmark_model, capsys):
+    """The real ResNet-50 configs (Multi-RoI N=5 and CLIFF), 5 crops of 64x48."""
+    result = benchmark_model.main(['--batch-size', '1', '--iters', '1', '--warmup', '0',
+                                   '--crop-size', '64', '48', '--profile-top', '0'])
+    out = capsys.readouterr().out
+    assert 'MultiRoIHMR (configs/mroi/mroi_r50.py)' in out.replace(str(REPO) + '/', '')
+    assert result['Multi-RoI']['num_rois'] == 5 and result['CLIFF']['num_rois'] == 1
+    assert result['Multi-RoI']['params']['backbone'] == result['CLIFF']['params']['backbone']
