@@ -21,6 +21,7 @@ explicit sequence of joint names (used by the body model to name the joints of
 several regressors at once). More conventions can be added at run time with
 :func:`register_keypoint_convention`.
 """
+from collections import Counter
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -172,7 +173,7 @@ def _check_names(names: Sequence[str], what: str) -> Tuple[str, ...]:
     names = tuple(names)
     if not all(isinstance(n, str) for n in names):
         raise TypeError(f'{what}: joint names must be strings, got {names!r}.')
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    duplicates = sorted(n for n, count in Counter(names).items() if count > 1)
     if duplicates:
         raise ValueError(f'{what}: duplicate joint names {duplicates}; every joint needs a '
                          'unique name.')
