@@ -8,7 +8,9 @@ A config may carry a top-level ``prepare_data`` dict::
                                num_val=0, num_test=200, seed=0))
 
 ``tools/train.py`` and ``tools/test.py`` call :func:`prepare_data` first, so the
-quickstart runs on a fresh clone. Files that exist are kept; only the first
+quickstart runs on a fresh clone. Next to a synthetic training split it writes
+``mean_params.npz`` (the training set's mean pose and shape, SPIN's format) for
+the regressor's initialisation. Files that exist are kept; only the first
 local process writes, the others wait for it. A synthetic set generated with
 other arguments than the config's is generated again.
 """
@@ -63,11 +65,23 @@ def _prepare_standin(out_dir: str, seed: int = 0) -> None:
         json.dump(dict(seed=seed, files={k: str(v) for k, v in paths.items()}), f)
 
 
+def _write_mean_params(out_dir: str, overwrite: bool = False) -> None:
+    """SPIN-style regressor initialisation from the synthetic training split."""
+    train_file = osp.join(out_dir, 'train.npz')
+    out_file = osp.join(out_dir, 'mean_params.npz')
+    if not _is_writer() or not osp.exists(train_file) or (osp.exists(out_file)
+                                                          and not overwrite):
+        return
+    from mroi_plugin.datasets.mean_params import write_mean_params
+    write_mean_params(train_file, out_file)
+
+
 def _prepare_synthetic(out_dir: str, body_model_dir: str, **kwargs) -> None:
     marker = osp.join(out_dir, _MARKER)
     if osp.exists(marker):
         written = _marker_args(marker)
         if written == kwargs:
+            _write_mean_params(out_dir)
             return
         if _is_writer():
             print_log(
@@ -82,6 +96,7 @@ def _prepare_synthetic(out_dir: str, body_model_dir: str, **kwargs) -> None:
     print_log(f'Generating the synthetic dataset in {out_dir} ({kwargs})', logger='current')
     start = time.time()
     generate_synthetic_dataset(out_dir, body_model_dir=body_model_dir, **kwargs)
+    _write_mean_params(out_dir, overwrite=True)
     with open(marker, 'w') as f:
         json.dump(dict(args=kwargs), f)
     print_log(f'Synthetic dataset ready in {time.time() - start:.1f} s', logger='current')

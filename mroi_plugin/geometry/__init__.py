@@ -13,6 +13,7 @@ from .affine import (
     invert_affine,
 )
 from .camera import (
+    BBOX_INFO_CHANNELS,
     BBOX_INFO_MODES,
     CLIFF_BBOX_INFO_CENTER_SCALE,
     CLIFF_BBOX_INFO_SIZE_MEAN,
@@ -32,6 +33,7 @@ from .camera import (
 from .procrustes import similarity_procrustes
 from .rotation import (
     axis_angle_to_rotmat,
+    mean_rotation,
     rot6d_to_rotmat,
     rotmat_about_z,
     rotmat_to_axis_angle,
@@ -44,6 +46,7 @@ __all__ = [
     "CLIFF_BBOX_INFO_SIZE_MEAN",
     "CLIFF_BBOX_INFO_SIZE_STD",
     "BBOX_INFO_MODES",
+    "BBOX_INFO_CHANNELS",
     "MIN_BBOX_SCALE",
     "MIN_DEPTH",
     "estimate_focal_length",
@@ -68,6 +71,7 @@ __all__ = [
     "axis_angle_to_rotmat",
     "rotmat_to_axis_angle",
     "rotmat_about_z",
+    "mean_rotation",
     # procrustes
     "similarity_procrustes",
 ]

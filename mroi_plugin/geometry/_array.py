@@ -36,7 +36,7 @@ _NUMPY = 'numpy'
 _SCALAR = 'scalar'
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _numpy_to_torch_dtype(dtype: np.dtype) -> torch.dtype:
     """Torch dtype that ``torch.from_numpy`` would give an array of ``dtype``."""
     return torch.from_numpy(np.empty(0, dtype=dtype)).dtype

@@ -15,7 +15,7 @@ from ._array import ArrayLike, array_function, cat_broadcast, check_last_dim
 
 __all__ = [
     'CLIFF_BBOX_INFO_CENTER_SCALE', 'CLIFF_BBOX_INFO_SIZE_MEAN', 'CLIFF_BBOX_INFO_SIZE_STD',
-    'BBOX_INFO_MODES', 'MIN_BBOX_SCALE', 'MIN_DEPTH', 'estimate_focal_length',
+    'BBOX_INFO_MODES', 'BBOX_INFO_CHANNELS', 'MIN_BBOX_SCALE', 'MIN_DEPTH', 'estimate_focal_length',
     'default_principal_point', 'compute_bbox_info', 'cam_crop_to_full', 'cam_full_to_crop',
     'perspective_projection', 'weak_perspective_projection', 'image_to_normalized_crop',
     'normalized_crop_to_image'
@@ -30,6 +30,8 @@ CLIFF_BBOX_INFO_SIZE_MEAN = 0.24
 CLIFF_BBOX_INFO_SIZE_STD = 0.06
 
 BBOX_INFO_MODES = ('cliff', 'raw')
+# bbox_info is a 3-vector per RoI in both modes (DESIGN.md §4).
+BBOX_INFO_CHANNELS = 3
 
 # Smallest |b * s| (pixels per metre) allowed in crop -> full: a predicted scale s -> 0 would
 # put the body at infinite depth (tz = 2 f / (b s)). Clamping the magnitude (keeping the sign)

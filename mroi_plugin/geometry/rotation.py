@@ -10,6 +10,7 @@ from torch import Tensor
 from ._array import ArrayLike, array_function, check_last_dim
 
 __all__ = [
+    'mean_rotation',
     'rot6d_to_rotmat', 'rotmat_to_rot6d', 'axis_angle_to_rotmat', 'rotmat_to_axis_angle',
     'rotmat_about_z'
 ]
@@ -189,3 +190,22 @@ def rotmat_about_z(angle_rad: ArrayLike) -> ArrayLike:
         torch.stack([sin, cos, zero], -1),
         torch.stack([zero, zero, one], -1),
     ], -2)
+
+
+@array_function('rotmats')
+def mean_rotation(rotmats: ArrayLike) -> ArrayLike:
+    """Chordal L2 mean of rotations: the SO(3) projection of their average.
+
+    Args:
+        rotmats (Tensor | ndarray): ``(M, .., 3, 3)`` rotation matrices; the mean is over
+            the first axis.
+
+    Returns:
+        Tensor | ndarray: ``(.., 3, 3)`` the rotation closest (Frobenius) to the average.
+    """
+    check_last_dim(rotmats, (3, 3), 'rotmats', 'mean_rotation')
+    u, _, vh = torch.linalg.svd(rotmats.mean(dim=0))
+    # Flip the last singular direction where needed so the result is a proper rotation.
+    fix = torch.ones_like(u[..., 0])
+    fix[..., -1] = torch.det(u @ vh)
+    return u @ torch.diag_embed(fix) @ vh

@@ -1,4 +1,5 @@
 """Visualisation: a headless software mesh renderer for overlays and synthetic data."""
+from .exports import PERSON_JSON_KEYS, person_to_json_dict, write_obj, write_person_json
 from .mesh_renderer import (
     DEFAULT_AMBIENT,
     DEFAULT_DIFFUSE,
@@ -11,9 +12,19 @@ from .mesh_renderer import (
     render_mesh,
     render_meshes,
 )
+from .side_view import (
+    SIDE_VIEW_ANGLE_DEG,
+    SIDE_VIEW_BACKGROUND,
+    render_overlay,
+    render_side_view,
+    rotate_about_vertical,
+    side_by_side,
+)
 
 __all__ = [
     'DEFAULT_AMBIENT', 'DEFAULT_DIFFUSE', 'DEFAULT_LIGHT_DIRECTION', 'DEFAULT_MESH_COLOR',
     'MESH_PALETTE', 'Rasterization', 'compute_vertex_normals', 'rasterize_mesh', 'render_mesh',
-    'render_meshes'
+    'render_meshes', 'PERSON_JSON_KEYS', 'person_to_json_dict', 'write_obj', 'write_person_json',
+    'SIDE_VIEW_ANGLE_DEG', 'SIDE_VIEW_BACKGROUND', 'render_overlay', 'render_side_view',
+    'rotate_about_vertical', 'side_by_side'
 ]

@@ -19,6 +19,9 @@ def tiny_data(tmp_path_factory) -> Path:
     generate_synthetic_dataset(
         str(root / 'synthetic'), num_train=24, num_val=0, num_test=8, image_size=(160, 120),
         seed=0, body_model_dir=str(root / 'body_models'), workers=1)
+    from mroi_plugin.datasets.mean_params import write_mean_params
+    write_mean_params(str(root / 'synthetic' / 'train.npz'),
+                      str(root / 'synthetic' / 'mean_params.npz'))
     return root
 
 
@@ -40,6 +43,7 @@ def tiny_config(data: Path, work_dir: Path, method: str = 'mroi', max_iters: int
     cfg.prepare_data = None
     cfg.work_dir = str(work_dir)
     cfg.model.body_model.model_path = body
+    cfg.model.head.mean_params = str(data / 'synthetic' / 'mean_params.npz')
     cfg.model.backbone.widths = (8, 16, 32, 64)
     cfg.model.head.in_channels = 64
     cfg.model.head.hidden_channels = 64
@@ -49,7 +53,8 @@ def tiny_config(data: Path, work_dir: Path, method: str = 'mroi', max_iters: int
         num_rois = 1
         cfg.model.type = 'CLIFF'
         cfg.model.neck = None
-        cfg.model.head = dict(type='CliffHead', in_channels=64, hidden_channels=64)
+        cfg.model.head = dict(type='CliffHead', in_channels=64, hidden_channels=64,
+                              mean_params=cfg.model.head.mean_params)
         cfg.model.loss_camera_consistency = None
         cfg.model.loss_contrastive = None
     for loader, split in ((cfg.train_dataloader, 'train'), (cfg.val_dataloader, 'test')):

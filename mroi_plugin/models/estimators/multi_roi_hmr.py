@@ -2,7 +2,6 @@
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.config import ConfigDict
 from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 from torch import Tensor
@@ -15,11 +14,10 @@ from mroi_plugin.geometry import (
 )
 from mroi_plugin.registry import MODELS
 from mroi_plugin.structures import stack_data_samples
+from mroi_plugin.utils.typing_utils import ConfigType, OptConfigType
 
 __all__ = ['MultiRoIHMR', 'CLIFF']
 
-ConfigType = Union[dict, ConfigDict]
-OptConfigType = Optional[ConfigType]
 
 # Per-RoI and per-person fields the losses read from the packed data samples.
 _ROI_KEYS = ('bbox_info', 'roi_centers', 'roi_sizes')

@@ -1,12 +1,12 @@
 """CLIFF's regression head: pose, shape and crop camera from each RoI's feature + bbox_info."""
-from typing import Dict, Optional, Union
+from typing import Dict, Optional
 
-from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mroi_plugin.geometry import rot6d_to_rotmat
+from mroi_plugin.geometry import BBOX_INFO_CHANNELS, rot6d_to_rotmat
 from mroi_plugin.registry import MODELS
+from mroi_plugin.utils.typing_utils import OptConfigType
 
 from .iterative_regressor import (
     DEFAULT_DROPOUT,
@@ -21,11 +21,6 @@ from .iterative_regressor import (
 
 __all__ = ['CliffHead']
 
-ConfigType = Union[dict, ConfigDict]
-OptConfigType = Optional[ConfigType]
-
-# bbox_info is a 3-vector per RoI (DESIGN.md §4).
-BBOX_INFO_CHANNELS = 3
 
 
 @MODELS.register_module()

@@ -7,20 +7,18 @@ import numpy as np
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer
-from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from mroi_plugin.geometry import rotmat_to_rot6d
 from mroi_plugin.registry import MODELS
+from mroi_plugin.utils.typing_utils import OptConfigType
 
 __all__ = [
     'IterativeRegressor', 'load_mean_params', 'default_mean_params', 'DEFAULT_INIT_CAM',
     'NUM_SMPL_JOINTS', 'ROT6D_CHANNELS', 'check_head_inputs'
 ]
 
-ConfigType = Union[dict, ConfigDict]
-OptConfigType = Optional[ConfigType]
 ArrayLike = Union[Tensor, np.ndarray, Sequence[float]]
 
 # SMPL: global orientation + 23 body joints, each as a 6D rotation (SPIN/CLIFF layout).

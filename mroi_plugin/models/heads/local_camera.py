@@ -1,11 +1,12 @@
 """Local camera decoder of Multi-RoI HMR: one crop camera per RoI (DESIGN.md §5.3)."""
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
-from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from mroi_plugin.geometry import BBOX_INFO_CHANNELS
 from mroi_plugin.registry import MODELS
+from mroi_plugin.utils.typing_utils import OptConfigType
 
 from .iterative_regressor import (
     DEFAULT_DROPOUT,
@@ -18,10 +19,6 @@ from .iterative_regressor import (
 
 __all__ = ['LocalCamera']
 
-ConfigType = Union[dict, ConfigDict]
-OptConfigType = Optional[ConfigType]
-
-BBOX_INFO_CHANNELS = 3
 
 
 @MODELS.register_module()

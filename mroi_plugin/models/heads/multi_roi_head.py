@@ -1,12 +1,12 @@
 """Multi-RoI HMR head: one shared mesh per person, one local camera per RoI (DESIGN.md §5.3)."""
-from typing import Dict, Optional, Union
+from typing import Dict, Optional
 
-from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mroi_plugin.geometry import rot6d_to_rotmat
+from mroi_plugin.geometry import BBOX_INFO_CHANNELS, rot6d_to_rotmat
 from mroi_plugin.registry import MODELS
+from mroi_plugin.utils.typing_utils import OptConfigType
 
 from .iterative_regressor import (
     DEFAULT_DROPOUT,
@@ -21,10 +21,6 @@ from .iterative_regressor import (
 
 __all__ = ['MultiRoIHead']
 
-ConfigType = Union[dict, ConfigDict]
-OptConfigType = Optional[ConfigType]
-
-BBOX_INFO_CHANNELS = 3
 
 
 @MODELS.register_module()

@@ -4,24 +4,21 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer
-from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from mroi_plugin.geometry import BBOX_INFO_CHANNELS
 from mroi_plugin.registry import MODELS
+from mroi_plugin.utils.typing_utils import OptConfigType
 
 from .positional_encoding import DEFAULT_NUM_FREQS, NeRFPositionalEncoding
 
 __all__ = ['RoIAwareFusion']
 
-ConfigType = Union[dict, ConfigDict]
-OptConfigType = Optional[ConfigType]
 
 POS_ENCODINGS = ('relative', 'absolute', 'none')
 LOGIT_ACTIVATIONS = (None, 'tanh')
 # Size of a RoI's bbox_info (DESIGN.md §4).
-BBOX_INFO_CHANNELS = 3
-
 
 @MODELS.register_module()
 class RoIAwareFusion(BaseModule):

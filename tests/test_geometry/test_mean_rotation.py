@@ -3,8 +3,7 @@ import math
 
 import torch
 
-from mroi_plugin.evaluation import mean_rotation
-from mroi_plugin.geometry import axis_angle_to_rotmat, rotmat_to_axis_angle
+from mroi_plugin.geometry import axis_angle_to_rotmat, mean_rotation, rotmat_to_axis_angle
 
 
 def test_mean_of_identical_rotations_is_that_rotation():
