@@ -171,6 +171,10 @@ def build_model(cfg: Config, body_model_dir: str, device: torch.device) -> nn.Mo
     model_cfg.body_model = dict(model_cfg.body_model, model_path=body_model_dir)
     model_cfg.backbone = dict(model_cfg.backbone)
     model_cfg.backbone.pop('init_cfg', None)
+    mean_params = model_cfg.head.get('mean_params')
+    if mean_params is not None and not osp.exists(mean_params):
+        # Start values do not change the timing; the file may not be generated yet.
+        model_cfg.head = dict(model_cfg.head, mean_params=None)
     model_cfg.pop('init_cfg', None)
     model = MODELS.build(model_cfg).to(device)
     return model.train()

@@ -11,6 +11,7 @@ The boxes go through the config's own test pipeline (minus image loading): the s
 ``MultiRoICrop`` RoIs, crop size and ``bbox_info`` as in evaluation, and all people of an
 image run in one batch.
 """
+import copy
 import os
 import os.path as osp
 import warnings
@@ -48,6 +49,8 @@ ImageLike = Union[PathLike, np.ndarray]
 LOADING_TRANSFORMS = ('LoadImage', 'LoadImageFromFile')
 #: Offending keys named in a checkpoint-mismatch message, per kind.
 MAX_KEYS_SHOWN = 5
+#: Config key of the regressors' start values file (SPIN's ``smpl_mean_params.npz``).
+MEAN_PARAMS_KEY = 'mean_params'
 _SCOPE = 'mroi'
 _CROP_TRANSFORM = 'MultiRoICrop'
 
@@ -63,7 +66,7 @@ class InvalidBoxError(ValueError):
 # ---------------------------------------------------------------------------------- model
 def _load_config(config: Union[PathLike, Config]) -> Config:
     if isinstance(config, Config):
-        return config.copy()
+        return copy.deepcopy(config)
     if not isinstance(config, (str, os.PathLike)):
         raise TypeError(f'init_model(): config must be a file path or an mmengine Config, got '
                         f'{type(config).__name__}.')
@@ -83,6 +86,27 @@ def _prepare_body_model(cfg: Config) -> None:
     standin = spec.get('standin_body_model')
     if standin:
         prepare_data(Config(dict(prepare_data=dict(standin_body_model=dict(standin)))))
+
+
+def _drop_missing_mean_params(node: Any, where: str = 'model') -> List[str]:
+    """Set every ``mean_params`` path that does not exist to None; returns where it did.
+
+    The regressors keep their start values (SPIN's mean pose, shape and camera) as persistent
+    buffers, so a checkpoint restores them: inference needs the file only to build the model
+    (e.g. the quickstart's ``data/synthetic/mean_params.npz`` on another machine).
+    """
+    dropped = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == MEAN_PARAMS_KEY and isinstance(value, str) and not osp.isfile(value):
+                node[key] = None
+                dropped.append(f'{where}.{key} ({value})')
+            else:
+                dropped += _drop_missing_mean_params(value, f'{where}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for index, value in enumerate(node):
+            dropped += _drop_missing_mean_params(value, f'{where}[{index}]')
+    return dropped
 
 
 def _state_dict_mismatch(model_state: Dict[str, torch.Tensor],
@@ -171,7 +195,9 @@ def init_model(config: Union[PathLike, Config],
     Args:
         config (str | PathLike | Config): Config file or object (not modified).
         checkpoint (str | PathLike, optional): ``.pth`` file; None keeps random weights
-            (with a warning).
+            (with a warning). With a checkpoint, a ``mean_params`` file the config names but
+            that does not exist is not needed (the checkpoint holds those values): it is
+            dropped with a warning.
         device (str | torch.device): Where the model runs. Defaults to ``'cpu'``.
         cfg_options (dict, optional): ``cfg-options``-style dotted overrides.
 
@@ -190,6 +216,11 @@ def init_model(config: Union[PathLike, Config],
         raise KeyError(f'Config {getattr(cfg, "filename", None) or config} has no `model`.')
     register_all_modules(init_default_scope=False)
     _prepare_body_model(cfg)
+    if checkpoint is not None:
+        dropped = _drop_missing_mean_params(cfg.model)
+        if dropped:
+            warnings.warn(f'init_model(): {", ".join(dropped)} not found; building without it, '
+                          'the checkpoint restores the start values.', stacklevel=2)
     with DefaultScope.overwrite_default_scope(_SCOPE):
         model = MODELS.build(cfg.model)
     if checkpoint is not None:
@@ -330,11 +361,10 @@ def _read_image(image: ImageLike) -> Tuple[np.ndarray, Optional[str]]:
 
 
 def _positive(value: Any, name: str) -> float:
-    value = float(np.asarray(value, dtype=np.float64).reshape(-1)[0]) if np.size(value) == 1 \
-        else float('nan')
-    if not np.isfinite(value) or value <= 0:
+    array = np.asarray(value, dtype=np.float64).reshape(-1)
+    if array.size != 1 or not np.isfinite(array[0]) or array[0] <= 0:
         raise ValueError(f'{name} must be one positive number of pixels, got {value}.')
-    return value
+    return float(array[0])
 
 
 def _to_numpy(value: torch.Tensor) -> np.ndarray:
