@@ -1,7 +1,6 @@
 from .inference import (
     CheckpointMismatchError,
     InvalidBoxError,
-    bbox_xyxy_to_center_size,
     check_bboxes,
     inference_mesh,
     init_model,
@@ -12,6 +11,6 @@ from .runner import build_runner, default_work_dir
 
 __all__ = [
     'prepare_data', 'build_runner', 'default_work_dir', 'init_model', 'inference_mesh',
-    'load_model_checkpoint', 'check_bboxes', 'bbox_xyxy_to_center_size',
+    'load_model_checkpoint', 'check_bboxes',
     'CheckpointMismatchError', 'InvalidBoxError'
 ]

@@ -30,7 +30,7 @@ from mroi_plugin.datasets.human_data_dataset import (
     DEFAULT_CROP_ASPECT,
     MIN_BBOX_SIDE_PX,
 )
-from mroi_plugin.geometry import default_principal_point, estimate_focal_length
+from mroi_plugin.geometry import bbox_xyxy_to_roi, default_principal_point, estimate_focal_length
 from mroi_plugin.registry import MODELS, TRANSFORMS
 from mroi_plugin.utils.checkpoint_conversion import detect_format, extract_state_dict
 from mroi_plugin.utils.setup_env import register_all_modules
@@ -39,7 +39,7 @@ from .prepare_data import prepare_data
 
 __all__ = [
     'init_model', 'inference_mesh', 'load_model_checkpoint', 'check_bboxes',
-    'bbox_xyxy_to_center_size', 'CheckpointMismatchError', 'InvalidBoxError'
+    'CheckpointMismatchError', 'InvalidBoxError'
 ]
 
 PathLike = Union[str, os.PathLike]
@@ -319,29 +319,6 @@ def check_bboxes(bboxes: Any, image_shape: Sequence[int]) -> np.ndarray:
     return boxes
 
 
-def bbox_xyxy_to_center_size(bboxes: np.ndarray,
-                             crop_aspect: float = DEFAULT_CROP_ASPECT,
-                             scale_factor: float = DEFAULT_BBOX_SCALE_FACTOR
-                             ) -> Tuple[np.ndarray, np.ndarray]:
-    """RoI centre and size of boxes, as ``HumanDataDataset`` makes them from ``bbox_xywh``.
-
-    ``size = max(h, w / crop_aspect) * scale_factor``: the height of the smallest box of the
-    crop's aspect that holds the box, enlarged (CLIFF/SPIN; docs/CONVENTIONS.md).
-
-    Args:
-        bboxes (np.ndarray): ``(M, >=4)`` ``x1, y1, x2, y2`` pixels.
-        crop_aspect (float): ``crop_w / crop_h``.
-        scale_factor (float): Enlargement.
-
-    Returns:
-        tuple: ``centers`` ``(M, 2)`` and ``sizes`` ``(M,)`` float64 pixels.
-    """
-    boxes = np.asarray(bboxes, dtype=np.float64)[:, :4]
-    centers = (boxes[:, :2] + boxes[:, 2:]) / 2
-    widths, heights = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    return centers, np.maximum(heights, widths / crop_aspect) * scale_factor
-
-
 # ---------------------------------------------------------------------------------- image
 def _read_image(image: ImageLike) -> Tuple[np.ndarray, Optional[str]]:
     if isinstance(image, (str, os.PathLike)):
@@ -381,8 +358,8 @@ def inference_mesh(model: nn.Module,
 
     Each box becomes the results dict of ``HumanDataDataset`` (RoI centre and size with the
     test dataset's ``crop_aspect`` and ``bbox_scale_factor``, see
-    :func:`bbox_xyxy_to_center_size`) and runs through the config's test pipeline without its
-    loading step.
+    :func:`~mroi_plugin.geometry.bbox_xyxy_to_roi`) and runs through the config's test
+    pipeline without its loading step.
 
     Args:
         model (nn.Module): From :func:`init_model` (needs ``model.cfg``).
@@ -428,7 +405,7 @@ def inference_mesh(model: nn.Module,
     pipeline_cfg = _find_test_pipeline(cfg)
     crop_aspect, scale_factor = _box_convention(cfg, pipeline_cfg)
     pipeline = _build_inference_pipeline(pipeline_cfg)
-    centers, sizes = bbox_xyxy_to_center_size(boxes, crop_aspect, scale_factor)
+    centers, sizes = bbox_xyxy_to_roi(boxes, crop_aspect, scale_factor)
 
     inputs, data_samples = [], []
     for index in range(len(boxes)):

@@ -11,7 +11,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from mroi_plugin.body_models.keypoint_conventions import convert_keypoints, get_keypoint_num
-from mroi_plugin.geometry import default_principal_point, estimate_focal_length
+from mroi_plugin.geometry import bbox_xyxy_to_roi, default_principal_point, estimate_focal_length
 from mroi_plugin.registry import DATASETS
 
 from .human_data import BadSampleError, HumanDataError, HumanDataFile
@@ -349,9 +349,9 @@ class HumanDataDataset(BaseDataset):
                 f'HumanData file {self.ann_file!r}, key \'bbox_xywh\', index {index}: degenerate '
                 f'box [x, y, w, h] = {[x, y, w, h]}; boxes need finite values and w, h > '
                 f'{MIN_BBOX_SIDE_PX} px. Fix or drop the sample, or set on_bad_sample=\'skip\'.')
-        center = np.array([x + w / 2, y + h / 2], dtype=np.float32)
-        size = max(h, w / self.crop_aspect) * self.bbox_scale_factor
-        return center, float(size)
+        center, size = bbox_xyxy_to_roi(
+            np.array([x, y, x + w, y + h]), self.crop_aspect, self.bbox_scale_factor)
+        return center.astype(np.float32), float(size)
 
     def _keypoints(self, key: str, index: int) -> np.ndarray:
         hd = self._human_data

@@ -6,8 +6,9 @@ pixels, the weak-perspective crop camera ``(s, tx, ty)`` maps a 3D point ``X`` t
 crop coordinates ``s * (X_xy + (tx, ty))`` where normalised means ``(u - c) / (b / 2)``.
 The formulas are those of CLIFF (Li et al., ECCV'22), written out in DESIGN.md §4.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -18,7 +19,7 @@ __all__ = [
     'BBOX_INFO_MODES', 'BBOX_INFO_CHANNELS', 'MIN_BBOX_SCALE', 'MIN_DEPTH', 'estimate_focal_length',
     'default_principal_point', 'compute_bbox_info', 'cam_crop_to_full', 'cam_full_to_crop',
     'perspective_projection', 'weak_perspective_projection', 'image_to_normalized_crop',
-    'normalized_crop_to_image'
+    'normalized_crop_to_image', 'bbox_xyxy_to_roi'
 ]
 
 # CLIFF's normalised bbox_info. The constants are statistics of Human3.6M boxes (CLIFF's
@@ -304,3 +305,26 @@ def _with_extra_channels(uv: Tensor, points: Tensor) -> Tensor:
         return uv
     return cat_broadcast([uv, points[..., 2:]])
 
+
+
+def bbox_xyxy_to_roi(bboxes: ArrayLike, crop_aspect: float,
+                     scale_factor: float) -> Tuple[ArrayLike, ArrayLike]:
+    """RoI centre and size (height) of person boxes, as CLIFF/SPIN crop them.
+
+    ``size = max(h, w / crop_aspect) * scale_factor``: the height of the smallest box of the
+    crop's aspect ratio that holds the box, enlarged by ``scale_factor``.
+
+    Args:
+        bboxes (Tensor | ndarray): ``(.., >=4)`` ``x1, y1, x2, y2`` pixels (extra columns such
+            as a score are ignored).
+        crop_aspect (float): ``crop_w / crop_h`` (192 / 256 for CLIFF's crops).
+        scale_factor (float): Enlargement of the box (SPIN/CLIFF: 1.2).
+
+    Returns:
+        tuple: ``centers`` ``(.., 2)`` and ``sizes`` ``(..)`` pixels, same kind as the input.
+    """
+    boxes = bboxes[..., :4]
+    centers = (boxes[..., :2] + boxes[..., 2:]) / 2
+    widths, heights = boxes[..., 2] - boxes[..., 0], boxes[..., 3] - boxes[..., 1]
+    lib = torch if isinstance(boxes, Tensor) else np
+    return centers, lib.maximum(heights, widths / crop_aspect) * scale_factor
