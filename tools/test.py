@@ -11,10 +11,10 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.evaluator import DumpResults
 
-from mroi_plugin.apis import build_runner, default_work_dir
+from mroi_plugin.apis import add_launch_args, build_runner, default_work_dir, load_config
 from mroi_plugin.utils import register_all_modules
 
 # Checkpoints mmengine can read from somewhere other than the local disk.
@@ -35,22 +35,9 @@ def parse_args() -> argparse.Namespace:
         type=str,
         help='dump the predictions of every sample to this pickle file (.pkl / .pickle) '
         'for offline evaluation')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings in the config, key=value pairs such as '
-        'test_dataloader.batch_size=8 test_evaluator.outfile_prefix=work_dirs/pw3d')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launch_args(
+        parser, 'test_dataloader.batch_size=8 test_evaluator.outfile_prefix=work_dirs/pw3d')
     args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
 
 
@@ -73,15 +60,10 @@ def check_checkpoint(checkpoint: str) -> None:
 
 def build_config(args: argparse.Namespace) -> Config:
     """Load the config and apply the command-line options to it."""
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'Config file not found: {args.config}')
     check_checkpoint(args.checkpoint)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise ValueError(f'--out must be a .pkl or .pickle file, got {args.out}')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     missing = [key for key in _TEST_KEYS if cfg.get(key) is None]
     if missing:
         raise KeyError(f'Config {args.config} has no {missing}; tools/test.py needs '

@@ -5,12 +5,11 @@ through ``tools/dist_train.sh`` (torchrun) or ``tools/slurm_train.sh``, on GPU
 (NCCL) or CPU (gloo).
 """
 import argparse
-import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
-from mroi_plugin.apis import build_runner, default_work_dir
+from mroi_plugin.apis import add_launch_args, build_runner, default_work_dir, load_config
 from mroi_plugin.utils import register_all_modules
 
 
@@ -27,33 +26,14 @@ def parse_args() -> argparse.Namespace:
         'latest checkpoint in the work dir')
     parser.add_argument(
         '--amp', action='store_true', help='enable automatic mixed precision training')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings in the config, key=value pairs such as '
-        'train_cfg.max_epochs=2 optim_wrapper.optimizer.lr=1e-5')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launch_args(parser, 'train_cfg.max_epochs=2 optim_wrapper.optimizer.lr=1e-5')
     args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
 
 
 def build_config(args: argparse.Namespace) -> Config:
     """Load the config and apply the command-line options to it."""
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'Config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     else:

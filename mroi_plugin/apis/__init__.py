@@ -7,10 +7,10 @@ from .inference import (
     load_model_checkpoint,
 )
 from .prepare_data import prepare_data
-from .runner import build_runner, default_work_dir
+from .runner import add_launch_args, build_runner, default_work_dir, load_config
 
 __all__ = [
-    'prepare_data', 'build_runner', 'default_work_dir', 'init_model', 'inference_mesh',
-    'load_model_checkpoint', 'check_bboxes',
+    'prepare_data', 'build_runner', 'default_work_dir', 'add_launch_args', 'load_config',
+    'init_model', 'inference_mesh', 'load_model_checkpoint', 'check_bboxes',
     'CheckpointMismatchError', 'InvalidBoxError'
 ]

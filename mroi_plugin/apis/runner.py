@@ -1,7 +1,9 @@
-"""What ``tools/train.py`` and ``tools/test.py`` do between parsing and running."""
+"""What ``tools/train.py`` and ``tools/test.py`` share: arguments, config loading, the Runner."""
+import argparse
+import os
 import os.path as osp
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -9,7 +11,7 @@ from mroi_plugin.utils import check_config_keys, prepare_distributed_for_cpu
 
 from .prepare_data import prepare_data
 
-__all__ = ['build_runner', 'default_work_dir']
+__all__ = ['build_runner', 'default_work_dir', 'add_launch_args', 'load_config']
 
 
 def default_work_dir(cfg: Config, config_path: str) -> None:
@@ -36,3 +38,29 @@ def build_runner(cfg: Config, launcher: str) -> Runner:
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def add_launch_args(parser: argparse.ArgumentParser, cfg_options_example: str) -> None:
+    """Add ``--cfg-options``, ``--launcher`` and ``--local-rank`` (mmdet/mmpose style)."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config, key=value pairs such as ' + cfg_options_example)
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Load ``args.config``, set the launcher and merge ``--cfg-options``."""
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'Config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
