@@ -38,6 +38,9 @@ install_requires = [
     'mmengine>=0.10.0,<0.11.0',
     'mmcv>=2.0.0' if full_mmcv_installed() else 'mmcv-lite>=2.0.0',
     'smplx>=0.1.28',
+    # mmengine/mmcv already bring opencv-python; OpenCV 5 moved the HOG people
+    # detector (the demo's zero-setup fallback) to the contrib build, so stay on 4.x.
+    'opencv-python>=4.8,<5',
     'numpy',
     'scipy',
     'matplotlib',
