@@ -23,9 +23,9 @@ from mroi_plugin.apis import (
     init_model,
 )
 from mroi_plugin.geometry import perspective_projection
+from tests.tiny_configs import tiny_quickstart_config
 
 REPO = Path(__file__).resolve().parents[2]
-QUICKSTART = REPO / 'configs' / 'quickstart' / 'mroi_synthetic.py'
 IMAGE_W, IMAGE_H = 160, 120
 CLIFF_FOCAL = 200.0  # sqrt(160^2 + 120^2)
 CROP_H, CROP_W = 64, 48
@@ -37,23 +37,8 @@ NUM_JOINTS = 24  # smpl_24
 
 def tiny_cfg(body_dir: Path, widths=(8, 16, 32, 64)) -> Config:
     """The quickstart model at test size (random weights, no mean-parameter file)."""
-    cfg = Config.fromfile(str(QUICKSTART))
-    cfg.prepare_data = None
-    channels = widths[-1]
-    cfg.model.body_model.model_path = str(body_dir)
-    cfg.model.head.mean_params = None
-    cfg.model.backbone.widths = tuple(widths)
-    cfg.model.head.in_channels = channels
-    cfg.model.head.hidden_channels = 64
-    cfg.model.neck.in_channels = channels
-    cfg.model.loss_contrastive.in_channels = channels
-    dataset = cfg.test_dataloader.dataset
-    dataset.crop_aspect = CROP_W / CROP_H
-    for step in dataset.pipeline:
-        if step.type == 'MultiRoICrop':
-            step.num_rois = NUM_ROIS
-            step.crop_size = (CROP_H, CROP_W)
-    return cfg
+    return tiny_quickstart_config(body_dir, widths=widths, num_rois=NUM_ROIS,
+                                  crop_size=(CROP_H, CROP_W))
 
 
 @pytest.fixture(scope='module')

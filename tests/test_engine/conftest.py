@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-REPO = Path(__file__).resolve().parents[2]
-QUICKSTART = REPO / 'configs' / 'quickstart' / 'mroi_synthetic.py'
+from tests.tiny_configs import tiny_quickstart_config
 
 
 @pytest.fixture(scope='session')
@@ -38,19 +37,12 @@ def tiny_config(data: Path, work_dir: Path, method: str = 'mroi', max_iters: int
         num_rois (int): RoIs per person for ``'mroi'``.
         **overrides: Extra ``cfg-options``-style dotted keys.
     """
-    cfg = Config.fromfile(str(QUICKSTART))
     body = str(data / 'body_models')
-    cfg.prepare_data = None
+    cfg = tiny_quickstart_config(
+        data / 'body_models', num_rois=1 if method == 'cliff' else num_rois,
+        mean_params=str(data / 'synthetic' / 'mean_params.npz'))
     cfg.work_dir = str(work_dir)
-    cfg.model.body_model.model_path = body
-    cfg.model.head.mean_params = str(data / 'synthetic' / 'mean_params.npz')
-    cfg.model.backbone.widths = (8, 16, 32, 64)
-    cfg.model.head.in_channels = 64
-    cfg.model.head.hidden_channels = 64
-    cfg.model.neck.in_channels = 64
-    cfg.model.loss_contrastive.in_channels = 64
     if method == 'cliff':
-        num_rois = 1
         cfg.model.type = 'CLIFF'
         cfg.model.neck = None
         cfg.model.head = dict(type='CliffHead', in_channels=64, hidden_channels=64,
@@ -63,11 +55,6 @@ def tiny_config(data: Path, work_dir: Path, method: str = 'mroi', max_iters: int
         loader.batch_size = 4
         loader.dataset.data_root = str(data / 'synthetic')
         loader.dataset.ann_file = f'{split}.npz'
-        loader.dataset.crop_aspect = 48 / 64
-        for step in loader.dataset.pipeline:
-            if step.type == 'MultiRoICrop':
-                step.num_rois = num_rois
-                step.crop_size = (64, 48)
     cfg.test_dataloader = cfg.val_dataloader
     for evaluator in cfg.val_evaluator:
         evaluator.body_model_dir = body

@@ -11,8 +11,9 @@ import torch
 from mmengine.runner import Runner
 
 from mroi_plugin.utils import register_all_modules
+from tests.tiny_configs import REPO
 
-from .conftest import REPO, tiny_config
+from .conftest import tiny_config
 
 register_all_modules(init_default_scope=False)
 

@@ -21,9 +21,9 @@ from mroi_plugin.visualization import (
     side_by_side,
     write_obj,
 )
+from tests.tiny_configs import tiny_quickstart_config
 
 REPO = Path(__file__).resolve().parents[2]
-QUICKSTART = REPO / 'configs' / 'quickstart' / 'mroi_synthetic.py'
 IMAGE_W, IMAGE_H = 160, 120
 NUM_VERTICES = 6890
 
@@ -40,21 +40,7 @@ demo = _load_demo()
 
 def tiny_cfg(body_dir: Path, widths=(8, 16, 32, 64)) -> Config:
     """The quickstart model at test size: 64x48 crops, 2 RoIs, a tiny backbone."""
-    cfg = Config.fromfile(str(QUICKSTART))
-    cfg.prepare_data = None
-    cfg.model.body_model.model_path = str(body_dir)
-    cfg.model.head.mean_params = None
-    cfg.model.backbone.widths = tuple(widths)
-    cfg.model.head.in_channels = widths[-1]
-    cfg.model.head.hidden_channels = 64
-    cfg.model.neck.in_channels = widths[-1]
-    cfg.model.loss_contrastive.in_channels = widths[-1]
-    cfg.test_dataloader.dataset.crop_aspect = 48 / 64
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if step.type == 'MultiRoICrop':
-            step.num_rois = 2
-            step.crop_size = (64, 48)
-    return cfg
+    return tiny_quickstart_config(body_dir, widths=widths, num_rois=2, crop_size=(64, 48))
 
 
 def _save_random_checkpoint(cfg: Config, path: Path, seed: int = 0) -> dict:
