@@ -4,7 +4,7 @@ from typing import Dict, Optional
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mroi_plugin.geometry import BBOX_INFO_CHANNELS, rot6d_to_rotmat
+from mroi_plugin.geometry import BBOX_INFO_CHANNELS
 from mroi_plugin.registry import MODELS
 from mroi_plugin.utils.typing_utils import OptConfigType
 
@@ -12,10 +12,9 @@ from .iterative_regressor import (
     DEFAULT_DROPOUT,
     DEFAULT_HIDDEN_CHANNELS,
     DEFAULT_NUM_ITERS,
-    NUM_SMPL_JOINTS,
-    ROT6D_CHANNELS,
     IterativeRegressor,
     check_head_inputs,
+    head_outputs,
     load_mean_params,
 )
 
@@ -87,10 +86,4 @@ class CliffHead(BaseModule):
         check_head_inputs(type(self).__name__, self.in_channels, roi_feats, shared_feat,
                           bbox_info)
         out = self.regressor(roi_feats, bbox_info)
-        pose6d = out['pose'][:, 0]
-        rotmat = rot6d_to_rotmat(pose6d.reshape(-1, NUM_SMPL_JOINTS, ROT6D_CHANNELS))
-        return dict(
-            pred_rotmat=rotmat,
-            pred_pose6d=pose6d,
-            pred_betas=out['betas'][:, 0],
-            pred_cam_crop=out['cam'])
+        return head_outputs(out['pose'][:, 0], out['betas'][:, 0], out['cam'])

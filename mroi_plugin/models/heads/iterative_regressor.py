@@ -10,7 +10,7 @@ from mmcv.cnn import build_activation_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mroi_plugin.geometry import rotmat_to_rot6d
+from mroi_plugin.geometry import rot6d_to_rotmat, rotmat_to_rot6d
 from mroi_plugin.registry import MODELS
 from mroi_plugin.utils.typing_utils import OptConfigType
 
@@ -252,3 +252,19 @@ def check_head_inputs(head: str, in_channels: int, roi_feats: Tensor,
     if shared_feat is not None and shared_feat.shape != (batch, in_channels):
         raise ValueError(f'{head}: shared_feat must have shape (B, D) = {(batch, in_channels)},'
                          f' got {tuple(shared_feat.shape)}.')
+
+
+def head_outputs(pose6d: Tensor, betas: Tensor, cam_crop: Tensor) -> Dict[str, Tensor]:
+    """The output dict every head returns to the estimator.
+
+    Args:
+        pose6d (Tensor): ``(B, 24 * 6)`` pose of each person in 6D.
+        betas (Tensor): ``(B, num_betas)``.
+        cam_crop (Tensor): ``(B, N, 3)`` crop camera ``(s, tx, ty)`` of each RoI.
+
+    Returns:
+        dict[str, Tensor]: ``pred_rotmat (B, 24, 3, 3)``, ``pred_pose6d``, ``pred_betas`` and
+        ``pred_cam_crop``.
+    """
+    rotmat = rot6d_to_rotmat(pose6d.reshape(-1, NUM_SMPL_JOINTS, ROT6D_CHANNELS))
+    return dict(pred_rotmat=rotmat, pred_pose6d=pose6d, pred_betas=betas, pred_cam_crop=cam_crop)
