@@ -2,6 +2,8 @@
 from .human_data import BadSampleError, HumanDataError, HumanDataFile
 from .human_data_dataset import HumanDataDataset
 from .mixing import MixedRatioSampler
+from .sample_seed import SampleIndex, seeded_random_state
+from .seeded_sampler import SeededSampler
 from .transforms import *  # noqa: F401,F403
 
 # Imported here as well so that LoadImage is registered even while
@@ -10,5 +12,6 @@ from .transforms.loading import ImageLoadError, LoadImage
 
 __all__ = [
     'HumanDataFile', 'HumanDataError', 'BadSampleError', 'HumanDataDataset',
-    'MixedRatioSampler', 'LoadImage', 'ImageLoadError'
+    'MixedRatioSampler', 'LoadImage', 'ImageLoadError', 'SampleIndex', 'SeededSampler',
+    'seeded_random_state'
 ]

@@ -15,6 +15,7 @@ from mroi_plugin.geometry import bbox_xyxy_to_roi, default_principal_point, esti
 from mroi_plugin.registry import DATASETS
 
 from .human_data import BadSampleError, HumanDataError, HumanDataFile
+from .sample_seed import SampleIndex, seeded_random_state
 
 __all__ = ['HumanDataDataset']
 
@@ -437,6 +438,12 @@ class HumanDataDataset(BaseDataset):
     def __getitem__(self, idx: int) -> Any:
         """Sample ``idx`` after the pipeline, applying the bad-sample policy.
 
+        A :class:`~mroi_plugin.datasets.sample_seed.SampleIndex` (from
+        ``SeededSampler``) runs the pipeline with numpy/random/torch seeded by
+        its ``(seed, epoch, index)``, so the sample's augmentation does not
+        depend on the worker or on what was drawn before; a plain ``int`` uses
+        the process's global generators.
+
         Returns:
             Any: What the pipeline returns for a valid sample.
 
@@ -447,7 +454,14 @@ class HumanDataDataset(BaseDataset):
         """
         if not self._fully_initialized:
             self.full_init()
-        idx = int(idx)
+        if isinstance(idx, SampleIndex):
+            # SeededSampler: the augmentation (and any replacement draw) is a
+            # function of (seed, epoch, index), not of the process's RNG history.
+            with seeded_random_state(idx.key):
+                return self._get_item(int(idx))
+        return self._get_item(int(idx))
+
+    def _get_item(self, idx: int) -> Any:
         if idx < 0:
             idx += len(self)
         for _ in range(self.max_refetch + 1):
