@@ -1,3 +1,4 @@
+from .iteration_seed_hook import IterationSeedHook
 from .torch_threads_hook import TorchThreadsHook
 
-__all__ = ['TorchThreadsHook']
+__all__ = ['TorchThreadsHook', 'IterationSeedHook']

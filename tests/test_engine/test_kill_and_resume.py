@@ -1,0 +1,130 @@
+"""Kill-and-resume: a run SIGKILLed mid-training and resumed ends bit-identical to a straight run.
+
+What has to be restored or reproduced for that, and where it comes from:
+
+- weights, Adam's moments, the LR scheduler, the message hub and the epoch/iter
+  counters: mmengine's checkpoint (``resume=True`` / ``tools/train.py --resume``);
+- the sample order: ``DefaultSampler`` reshuffles from ``seed + epoch``;
+- the augmentation: ``SeededSampler`` tags each index with ``(seed, epoch)`` and
+  the dataset seeds the sample's transforms from ``(seed, epoch, index)``, so a
+  restarted (persistent) DataLoader worker draws exactly what the killed run's
+  worker would have drawn. With mmengine's ``DefaultSampler`` the worker's
+  stream restarts at its initial seed after a resume, and the weights differ;
+- the dropout masks: ``IterationSeedHook`` reseeds the generators from
+  ``(seed, iteration, rank)`` before every step; without it the resumed run's
+  generators restart from the seed and the weights differ;
+- the arithmetic: ``randomness.deterministic=True`` and one torch thread
+  (``TorchThreadsHook``) in both runs.
+
+Epoch-based training resumes bit-identically from the checkpoints written at
+the end of an epoch (mmengine restarts the interrupted epoch from its first
+batch, so a checkpoint written in the middle of an epoch would replay that
+epoch's first part); iteration-based training resumes from any checkpoint,
+because mmengine re-draws (and discards) the batches already trained on.
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.runner import Runner
+
+from mroi_plugin.utils import register_all_modules
+from tests.tiny_configs import REPO
+
+from .conftest import tiny_config
+
+register_all_modules(init_default_scope=False)
+
+EPOCHS = 2
+ITERS_PER_EPOCH = 6  # 24 training people, batch 4
+
+
+def _epoch_config(data: Path, work_dir: Path):
+    """The tiny quickstart model trained for 2 epochs with augmentation and an LR step."""
+    cfg = tiny_config(data, work_dir)
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=EPOCHS)
+    # Training only: no validation between or after the epochs.
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
+    loader = cfg.train_dataloader
+    loader.sampler = dict(type='SeededSampler', shuffle=True)
+    # As the quickstart: one persistent worker, which a resumed run restarts.
+    loader.num_workers = 1
+    loader.persistent_workers = True
+    # Dropout masks from (seed, iteration), not from the generators' history.
+    cfg.custom_hooks = [*cfg.custom_hooks, dict(type='IterationSeedHook')]
+    cfg.param_scheduler = [dict(type='MultiStepLR', milestones=[1], gamma=0.5, by_epoch=True)]
+    cfg.log_processor = dict(by_epoch=True, window_size=1)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1, by_epoch=True)
+    return cfg
+
+
+def _wait_for(condition, proc: subprocess.Popen, what: str, timeout: float = 240) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        assert proc.poll() is None, f'training ended before {what}'
+        assert time.time() < deadline, f'no {what} within {timeout} s'
+        time.sleep(0.2)
+
+
+def _log_text(work_dir: Path) -> str:
+    return ''.join(p.read_text() for p in work_dir.glob('*/*.log'))
+
+
+def _train_py(config: Path, *args: str) -> list:
+    return [sys.executable, str(REPO / 'tools' / 'train.py'), str(config), *args]
+
+
+def _env() -> dict:
+    return dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(REPO))
+
+
+@pytest.mark.slow
+def test_killed_and_resumed_run_is_bit_identical_to_a_straight_run(tiny_data, tmp_path):
+    # The run to interrupt: SIGKILL once it is inside epoch 2, after epoch_1.pth.
+    killed_dir = tmp_path / 'killed'
+    cfg = _epoch_config(tiny_data, killed_dir)
+    config = tmp_path / 'killed.py'
+    cfg.dump(str(config))
+    proc = subprocess.Popen(_train_py(config), cwd=tmp_path, env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    epoch_2_started = re.compile(rf'Epoch\(train\)\s+\[2\]\[\s*2/{ITERS_PER_EPOCH}\]')
+    try:
+        _wait_for(lambda: epoch_2_started.search(_log_text(killed_dir)), proc,
+                  'second-epoch iteration')
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert (killed_dir / 'epoch_1.pth').exists()
+    assert not (killed_dir / f'epoch_{EPOCHS}.pth').exists(), 'the run was not interrupted'
+
+    # Resume (what ``tools/train.py --resume`` does) in this process.
+    cfg.resume = True
+    resumed = Runner.from_cfg(cfg)
+    resumed.train()
+    assert (resumed.epoch, resumed.iter) == (EPOCHS, EPOCHS * ITERS_PER_EPOCH)
+
+    # The uninterrupted run, in this process, with the same config and seed.
+    straight = Runner.from_cfg(_epoch_config(tiny_data, tmp_path / 'straight'))
+    straight.train()
+
+    final = torch.load(str(killed_dir / f'epoch_{EPOCHS}.pth'), map_location='cpu')
+    assert final['meta']['epoch'] == EPOCHS and final['meta']['iter'] == EPOCHS * ITERS_PER_EPOCH
+    expected = straight.model.state_dict()
+    assert final['state_dict'].keys() == expected.keys()
+    differing = [name for name, value in expected.items()
+                 if not torch.equal(final['state_dict'][name], value)]
+    assert not differing, f'{len(differing)} tensors differ, e.g. {differing[:5]}'
+    # Adam's moments and the scheduled LR went through the resume as well.
+    optim = straight.optim_wrapper.optimizer.state_dict()
+    assert final['optimizer']['param_groups'][0]['lr'] == optim['param_groups'][0]['lr']
+    for key, state in optim['state'].items():
+        for name, value in state.items():
+            assert torch.equal(final['optimizer']['state'][key][name], value), (key, name)
