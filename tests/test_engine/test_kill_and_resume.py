@@ -37,32 +37,12 @@ from mmengine.runner import Runner
 from mroi_plugin.utils import register_all_modules
 from tests.tiny_configs import REPO
 
-from .conftest import tiny_config
+from .conftest import tiny_epoch_config
 
 register_all_modules(init_default_scope=False)
 
 EPOCHS = 2
 ITERS_PER_EPOCH = 6  # 24 training people, batch 4
-
-
-def _epoch_config(data: Path, work_dir: Path):
-    """The tiny quickstart model trained for 2 epochs with augmentation and an LR step."""
-    cfg = tiny_config(data, work_dir)
-    cfg.train_cfg = dict(by_epoch=True, max_epochs=EPOCHS)
-    # Training only: no validation between or after the epochs.
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-    cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
-    loader = cfg.train_dataloader
-    loader.sampler = dict(type='SeededSampler', shuffle=True)
-    # As the quickstart: one persistent worker, which a resumed run restarts.
-    loader.num_workers = 1
-    loader.persistent_workers = True
-    # Dropout masks from (seed, iteration), not from the generators' history.
-    cfg.custom_hooks = [*cfg.custom_hooks, dict(type='IterationSeedHook')]
-    cfg.param_scheduler = [dict(type='MultiStepLR', milestones=[1], gamma=0.5, by_epoch=True)]
-    cfg.log_processor = dict(by_epoch=True, window_size=1)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1, by_epoch=True)
-    return cfg
 
 
 def _wait_for(condition, proc: subprocess.Popen, what: str, timeout: float = 240) -> None:
@@ -89,7 +69,7 @@ def _env() -> dict:
 def test_killed_and_resumed_run_is_bit_identical_to_a_straight_run(tiny_data, tmp_path):
     # The run to interrupt: SIGKILL once it is inside epoch 2, after epoch_1.pth.
     killed_dir = tmp_path / 'killed'
-    cfg = _epoch_config(tiny_data, killed_dir)
+    cfg = tiny_epoch_config(tiny_data, killed_dir, EPOCHS)
     config = tmp_path / 'killed.py'
     cfg.dump(str(config))
     proc = subprocess.Popen(_train_py(config), cwd=tmp_path, env=_env(),
@@ -112,7 +92,7 @@ def test_killed_and_resumed_run_is_bit_identical_to_a_straight_run(tiny_data, tm
     assert (resumed.epoch, resumed.iter) == (EPOCHS, EPOCHS * ITERS_PER_EPOCH)
 
     # The uninterrupted run, in this process, with the same config and seed.
-    straight = Runner.from_cfg(_epoch_config(tiny_data, tmp_path / 'straight'))
+    straight = Runner.from_cfg(tiny_epoch_config(tiny_data, tmp_path / 'straight', EPOCHS))
     straight.train()
 
     final = torch.load(str(killed_dir / f'epoch_{EPOCHS}.pth'), map_location='cpu')
