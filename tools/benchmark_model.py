@@ -112,30 +112,41 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='timed iterations; medians are reported')
     parser.add_argument('--warmup', type=int, default=DEFAULT_WARMUP,
                         help='untimed iterations first')
+    parser.add_argument('--target', type=float, default=TARGET_SHARE_PERCENT,
+                        help='PASS threshold: largest share (%%) outside the backbone')
+    parser.add_argument('--profile-top', type=int, default=DEFAULT_PROFILE_TOP,
+                        help='operators listed from torch.profiler for the rest (0: none)')
+    add_device_args(parser)
+    args = parser.parse_args(argv)
+    for name in ('num_rois', 'iters'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1')
+    if args.batch_size is not None and args.batch_size < 1:
+        parser.error('--batch-size must be >= 1')
+    if args.warmup < 0 or args.profile_top < 0:
+        parser.error('--warmup and --profile-top must be >= 0')
+    check_device_args(parser, args)
+    return args
+
+
+def add_device_args(parser: argparse.ArgumentParser) -> None:
+    """``--device``, ``--threads``, ``--crop-size`` and ``--seed``, shared by the benchmarks."""
     parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu')
     parser.add_argument('--threads', type=int, default=None,
                         help=f'torch CPU threads (default: {DEFAULT_CPU_THREADS} with --device '
                         "cpu, torch's default with cuda)")
     parser.add_argument('--crop-size', type=int, nargs=2, default=None, metavar=('H', 'W'),
                         help="crop size (default: the config's MultiRoICrop crop_size)")
-    parser.add_argument('--target', type=float, default=TARGET_SHARE_PERCENT,
-                        help='PASS threshold: largest share (%%) outside the backbone')
-    parser.add_argument('--profile-top', type=int, default=DEFAULT_PROFILE_TOP,
-                        help='operators listed from torch.profiler for the rest (0: none)')
     parser.add_argument('--seed', type=int, default=0, help='seed of weights and data')
-    args = parser.parse_args(argv)
-    for name in ('num_rois', 'iters'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be >= 1')
-    for name in ('batch_size', 'threads'):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be >= 1')
-    if args.warmup < 0 or args.profile_top < 0:
-        parser.error('--warmup and --profile-top must be >= 0')
+
+
+def check_device_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse ``--threads`` below 1 and ``--device cuda`` without CUDA."""
+    if args.threads is not None and args.threads < 1:
+        parser.error('--threads must be >= 1')
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: torch.cuda.is_available() is False on this machine; use '
                      '--device cpu or a CUDA build of torch.')
-    return args
 
 
 def load_line() -> str:
@@ -255,10 +266,19 @@ class _ReplayBackbone(nn.Module):
 
 
 @contextmanager
-def replayed_backbone(model: nn.Module, inputs: torch.Tensor) -> Iterator[None]:
-    """Swap ``model.backbone`` for its recorded outputs on ``inputs`` for the duration."""
-    with torch.no_grad():
-        outputs = model.backbone(inputs)
+def replayed_backbone(model: nn.Module, inputs: torch.Tensor,
+                      outputs: Optional[Sequence[torch.Tensor]] = None) -> Iterator[None]:
+    """Swap ``model.backbone`` for its recorded outputs on ``inputs`` for the duration.
+
+    Args:
+        model (nn.Module): The estimator; its ``backbone`` is restored on exit.
+        inputs (Tensor): ``(B*N, 3, H, W)`` crops the backbone is replayed for.
+        outputs (Sequence[Tensor], optional): The backbone's outputs on ``inputs``, recorded
+            earlier (saves a backbone forward per call); default: recorded here.
+    """
+    if outputs is None:
+        with torch.no_grad():
+            outputs = model.backbone(inputs)
     if isinstance(outputs, torch.Tensor):
         outputs = (outputs, )
     leaves = tuple(out.detach().requires_grad_(True) for out in outputs)
@@ -268,6 +288,14 @@ def replayed_backbone(model: nn.Module, inputs: torch.Tensor) -> Iterator[None]:
         yield
     finally:
         model.backbone = backbone
+
+
+def set_threads(threads: Optional[int], device: torch.device) -> None:
+    """Torch CPU threads: ``threads``, else 1 on CPU (see the module docstring), else as is."""
+    if threads is None and device.type == 'cpu':
+        threads = DEFAULT_CPU_THREADS
+    if threads is not None:
+        torch.set_num_threads(threads)
 
 
 def synchronize(device: torch.device) -> None:
@@ -446,11 +474,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, object]]:
     args = parse_args(argv)
     register_all_modules()
     device = torch.device(args.device)
-    threads = args.threads
-    if threads is None and device.type == 'cpu':
-        threads = DEFAULT_CPU_THREADS
-    if threads is not None:
-        torch.set_num_threads(threads)
+    set_threads(args.threads, device)
     cfg = load_config(args.config)
     num_people = args.batch_size
     if num_people is None:

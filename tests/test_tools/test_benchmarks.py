@@ -1,4 +1,4 @@
-"""Smoke tests of tools/benchmark_data.py and tools/benchmark_model.py at the tiniest settings.
+"""Smoke tests of tools/benchmark_{data,model,speed}.py at the tiniest settings.
 
 The benchmarks print timings, which no test can pin down; these tests check that each runs end
 to end, prints the fields the issues ask for, that the printed numbers are the arithmetic the
@@ -39,6 +39,11 @@ def benchmark_data():
 @pytest.fixture(scope='module')
 def benchmark_model():
     return _load_tool('benchmark_model')
+
+
+@pytest.fixture(scope='module')
+def benchmark_speed():
+    return _load_tool('benchmark_speed')
 
 
 @pytest.fixture(scope='module')
@@ -189,3 +194,71 @@ def test_model_benchmark_default_configs(benchmark_model, capsys):
     assert 'MultiRoIHMR (configs/mroi/mroi_r50.py)' in out.replace(str(REPO) + '/', '')
     assert result['Multi-RoI']['num_rois'] == 5 and result['CLIFF']['num_rois'] == 1
     assert result['Multi-RoI']['params']['backbone'] == result['CLIFF']['params']['backbone']
+
+
+SPEED_VARIANTS = ['CLIFF'] + [f'Multi-RoI N={n}' for n in range(1, 6)]
+# Multi-RoI paper, Table 4: fps with 5 RoIs / fps with 1 RoI.
+PAPER_RATIO_N5 = 55.6 / 76.3
+
+
+def _speed_rows(out: str) -> dict:
+    """``{label: [N, crops, people/s, ratio, paper ratio, ...]}`` from the printed table."""
+    rows = {}
+    for line in out.splitlines():
+        for label in SPEED_VARIANTS:
+            if line.startswith(label + ' '):
+                rows[label] = line[len(label):].split()
+    return rows
+
+
+def test_speed_benchmark_tiny_configs(benchmark_speed, tiny_configs, capsys):
+    mroi, cliff = tiny_configs
+    batch = 2
+    result = benchmark_speed.main([
+        '--configs', mroi, cliff, '--batch-size', str(batch), '--iters', '1', '--warmup', '0',
+        '--crop-size', '32', '24'
+    ])
+    out = capsys.readouterr().out
+    assert list(result) == SPEED_VARIANTS
+    rows = _speed_rows(out)
+    assert list(rows) == SPEED_VARIANTS, out
+    reference_rate = float(rows['CLIFF'][2])
+    for label, row in rows.items():
+        num_rois, crops, rate, ratio = int(row[0]), int(row[1]), float(row[2]), float(row[3])
+        assert num_rois == (1 if label == 'CLIFF' else int(label[-1]))
+        assert crops == batch * num_rois
+        assert rate > 0 and ratio > 0
+        # The printed ratio is the printed throughput relative to CLIFF's.
+        assert ratio == pytest.approx(rate / reference_rate, abs=2e-3)
+        run = result[label]
+        assert run['people_per_s'] == pytest.approx(batch * 1e3 / run['ms']['full'])
+        assert run['share'] == pytest.approx(
+            100 * run['ms']['rest'] / (run['ms']['backbone'] + run['ms']['rest']))
+        assert 0 < run['share'] < 100
+        assert run['peak_mib'] > 0 and run['resident_mib'] > 0
+    assert rows['CLIFF'][3] == '1.000' and rows['CLIFF'][4] == '1.000'
+    assert rows['Multi-RoI N=5'][4] == f'{PAPER_RATIO_N5:.3f}'
+    n5 = result['Multi-RoI N=5']
+    assert f"Multi-RoI N=5 {n5['ratio']:.2f} ({PAPER_RATIO_N5:.2f})" in out
+    for field in ('summary: people/s relative to CLIFF', 'check (backbone + rest) / full',
+                  'load average', 'device: cpu', 'interleaved'):
+        assert field in out, field
+
+
+@pytest.mark.parametrize('num_rois', [2, 3, 4])
+def test_speed_benchmark_variants_match_ablation_configs(benchmark_speed, num_rois):
+    """The N-RoI variants override num_rois exactly as the ablation configs do."""
+    base = benchmark_speed.bm.load_config('configs/mroi/mroi_r50.py')
+    ablation = benchmark_speed.bm.load_config(
+        f'configs/mroi/ablations/mroi_r50_{num_rois}rois.py')
+    variant = benchmark_speed.config_with_num_rois(base, num_rois)
+    assert variant.num_rois == num_rois
+    for key in ('train_pipeline', 'test_pipeline'):
+        assert variant[key] == ablation[key]
+    assert variant.model == ablation.model
+
+
+def test_speed_benchmark_cpu_peak_memory(benchmark_speed):
+    """The profiler-based CPU peak sees a 1 MiB tensor made and freed inside the step."""
+    peak = benchmark_speed.peak_bytes(lambda: torch.ones(2**18), torch.device('cpu'))
+    assert 2**20 <= peak < 1.5 * 2**20

@@ -1,0 +1,352 @@
+"""Benchmark inference: people/s of CLIFF and of Multi-RoI HMR with N = 1..5 RoIs, in one run.
+
+Example::
+
+    python tools/benchmark_speed.py                          # CPU, B=4, 256x192, 1 thread
+    python tools/benchmark_speed.py --device cuda --batch-size 1
+    python tools/benchmark_speed.py --num-rois 1 5 --iters 10 --batch-size 8
+
+The paper's Table 4 form: inference speed against the number of RoIs. The paper reports 76.3
+fps (1 RoI) -> 55.6 fps (5 RoIs) on an RTX 3090, a ratio of 0.73; this tool prints each
+variant's throughput relative to CLIFF, measured side by side in the same run, with the paper's
+ratio beside it.
+
+Method. The variants are CLIFF (the CLIFF config, 1 RoI) and Multi-RoI HMR built from the
+Multi-RoI config with ``num_rois`` overridden to each ``--num-rois`` value, as the ablation
+configs ``configs/mroi/ablations/mroi_r50_{2,3,4}rois.py`` do (every ``MultiRoICrop`` of the
+train and test pipelines gets the new ``num_rois``). Every model is built as
+``tools/benchmark_model.py`` builds it: no checkpoint (timings do not depend on weights), the
+licence-free stand-in body model written to a temporary directory, then switched to eval mode.
+Every variant gets the same ``B`` random people (same seed) through the real
+``MultiRoICrop(N) -> PackHMRInputs`` pipeline and the data preprocessor
+(``benchmark_model.make_batch``): ``(B*N, 3, H, W)`` crops, made once, not timed.
+
+Inference is the model's predict path, ``model(inputs, data_samples, mode='predict')`` under
+``torch.no_grad()``: backbone, pooling, RoI-aware fusion (Multi-RoI), heads, SMPL forward,
+cameras, axis-angle conversion. Three regions are timed per variant:
+
+- **full**: the predict path above; throughput = ``B`` / its median, in people/s;
+- **backbone**: ``model.backbone(inputs)`` alone;
+- **rest**: the predict path with the backbone *replaced by its recorded outputs*
+  (``benchmark_model.replayed_backbone``), so exactly the code after the backbone runs.
+
+The share outside the backbone is ``rest / (backbone + rest)``, as in benchmark_model.py;
+``(backbone + rest) / full`` is printed as a check that the split adds up. Timing is
+interleaved: every iteration runs all variants, in an order rotated by one per iteration (the
+three regions of a variant rotate too), so machine load, cache and allocator state hit all
+variants alike; ``--warmup`` untimed iterations come first and medians over ``--iters`` are
+reported. The clock is ``benchmark_model.clock``: on CPU the CPU time of the process with one
+torch thread by default (other processes on a shared machine then neither stretch the numbers
+nor stall a thread; on an idle machine it equals the wall time); on CUDA the wall clock with
+``torch.cuda.synchronize`` around every region. Ratios are of the median throughputs.
+
+Peak memory is measured once per variant after the timing, in a separate untimed predict call,
+as the peak of what the predict path allocates on top of what is resident before it (the
+model's parameters and buffers, and the input crops; printed next to it):
+
+- CUDA: ``torch.cuda.max_memory_allocated`` after ``torch.cuda.reset_peak_memory_stats``,
+  minus ``torch.cuda.memory_allocated`` before the call (the caching allocator's live tensors;
+  reserved-but-free cache is not counted);
+- CPU: torch has no allocator statistics for the CPU, and ``tracemalloc`` or the process RSS
+  do not see or cannot isolate torch's allocations. ``torch.profiler`` with
+  ``profile_memory=True`` records every CPU tensor allocation and free (size and time); the
+  peak of their running sum over the call is the peak of torch's CPU allocations above the
+  state before it. Memory outside torch's allocator (oneDNN/BLAS scratch buffers, Python
+  objects) is not included.
+"""
+import argparse
+import itertools
+import os.path as osp
+import platform
+import sys
+import tempfile
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+
+# tools/ is not a package: the shared helpers live in the sibling benchmark_model.py.
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import benchmark_model as bm  # noqa: E402
+
+from mroi_plugin.utils import register_all_modules  # noqa: E402
+
+DEFAULT_CONFIGS = (bm.DEFAULT_CONFIG, bm.DEFAULT_CLIFF_CONFIG)
+DEFAULT_NUM_ROIS = (1, 2, 3, 4, 5)
+DEFAULT_BATCH_SIZE = 4
+# (iters, warmup) per device: CPU steps of ResNet-50 take seconds, CUDA ones milliseconds.
+DEFAULT_ITERS = dict(cpu=(5, 1), cuda=(50, 10))
+# Multi-RoI paper, Table 4 "Inferring speed" (fps, RTX 3090) by number of RoIs; the 1-RoI
+# column is the baseline the issue calls CLIFF (76.3 -> 55.6 fps, ratio 0.73).
+PAPER_FPS = {1: 76.3, 2: 63.5, 3: 61.7, 4: 57.3, 5: 55.6}
+CLIFF_LABEL = 'CLIFF'
+REGIONS = ('full', 'backbone', 'rest')
+MIB = 2**20
+
+
+class Variant(NamedTuple):
+    """One model timed: its label, config and number of RoIs per person."""
+    label: str
+    cfg: Config
+    num_rois: int
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Inference people/s of CLIFF vs Multi-RoI HMR with N RoIs (Table 4 form)')
+    parser.add_argument('--configs', nargs='+', default=list(DEFAULT_CONFIGS),
+                        metavar='CONFIG',
+                        help='MROI_CONFIG [CLIFF_CONFIG]: the Multi-RoI config whose num_rois '
+                        'is overridden, and the CLIFF baseline (1 RoI; leave it out to skip '
+                        'it) (default: %(default)s)')
+    parser.add_argument('--num-rois', type=int, nargs='+', default=list(DEFAULT_NUM_ROIS),
+                        help='RoI counts of the Multi-RoI variants (default: %(default)s)')
+    parser.add_argument('--batch-size', type=int, default=DEFAULT_BATCH_SIZE,
+                        help='people per predict call (default: %(default)s)')
+    parser.add_argument('--iters', type=int, default=None,
+                        help='timed iterations, medians reported (default: '
+                        f'{DEFAULT_ITERS["cpu"][0]} on CPU, {DEFAULT_ITERS["cuda"][0]} on CUDA)')
+    parser.add_argument('--warmup', type=int, default=None,
+                        help='untimed iterations first (default: '
+                        f'{DEFAULT_ITERS["cpu"][1]} on CPU, {DEFAULT_ITERS["cuda"][1]} on CUDA)')
+    bm.add_device_args(parser)
+    args = parser.parse_args(argv)
+    if len(args.configs) > 2:
+        parser.error('--configs takes MROI_CONFIG and optionally CLIFF_CONFIG')
+    if min(args.num_rois) < 1 or len(set(args.num_rois)) != len(args.num_rois):
+        parser.error('--num-rois: distinct values >= 1')
+    for name in ('batch_size', 'iters'):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1')
+    if args.warmup is not None and args.warmup < 0:
+        parser.error('--warmup must be >= 0')
+    bm.check_device_args(parser, args)
+    iters, warmup = DEFAULT_ITERS[args.device]
+    args.iters = iters if args.iters is None else args.iters
+    args.warmup = warmup if args.warmup is None else args.warmup
+    return args
+
+
+def config_with_num_rois(cfg: Config, num_rois: int) -> Config:
+    """A copy of ``cfg`` with ``num_rois`` RoIs, as the ablation configs override it.
+
+    ``num_rois`` and every ``MultiRoICrop`` of ``train_pipeline`` and ``test_pipeline`` are
+    set; the model itself does not depend on the number of RoIs.
+    """
+    cfg = cfg.copy()
+    cfg.num_rois = num_rois
+    for key in ('train_pipeline', 'test_pipeline'):
+        if cfg.get(key):
+            cfg[key] = [dict(step, num_rois=num_rois) if step['type'] == bm.CROP_TRANSFORM
+                        else step for step in cfg[key]]
+    return cfg
+
+
+def build_variants(configs: Sequence[str], num_rois: Sequence[int]) -> List[Variant]:
+    """CLIFF (if a second config is given) first, then Multi-RoI with each RoI count."""
+    mroi_cfg = bm.load_config(configs[0])
+    variants = []
+    if len(configs) > 1:
+        variants.append(Variant(CLIFF_LABEL, bm.load_config(configs[1]), 1))
+    for count in sorted(num_rois):
+        variants.append(Variant(f'Multi-RoI N={count}', config_with_num_rois(mroi_cfg, count),
+                                count))
+    return variants
+
+
+def device_line(device: torch.device) -> str:
+    """The processor or GPU the numbers were measured on, and the torch build."""
+    if device.type == 'cuda':
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = platform.processor() or platform.machine()
+        try:
+            with open('/proc/cpuinfo') as f:
+                name = next(line.split(':', 1)[1].strip() for line in f
+                            if line.startswith('model name'))
+        except (OSError, StopIteration):
+            pass
+    return (f'device: {device.type} ({name}), torch {torch.__version__}, '
+            f'{torch.get_num_threads()} torch thread(s)')
+
+
+def tensor_bytes(tensors: Sequence[torch.Tensor]) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def cpu_peak_bytes(step: Callable[[], None]) -> Optional[int]:
+    """Peak of torch's CPU allocations during ``step`` above the state before it.
+
+    The running sum of every allocation and free ``torch.profiler`` records with
+    ``profile_memory=True``, in time order; None where this torch's profiler does not expose
+    its event tree.
+    """
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
+                                profile_memory=True) as prof:
+        step()
+    try:
+        roots = prof.profiler.kineto_results.experimental_event_tree()
+    except AttributeError:
+        return None
+    allocations, stack = [], list(roots)
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if str(node.tag).endswith('Allocation') and node.extra_fields.device.type == 'cpu':
+            allocations.append((node.start_time_ns, node.extra_fields.alloc_size))
+    allocations.sort()
+    running = itertools.accumulate(size for _, size in allocations)
+    return max(0, max(running, default=0))
+
+
+def peak_bytes(step: Callable[[], None], device: torch.device) -> Optional[int]:
+    """Peak bytes ``step`` allocates on ``device`` above what is allocated before it."""
+    if device.type != 'cuda':
+        return cpu_peak_bytes(step)
+    bm.synchronize(device)
+    before = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    step()
+    bm.synchronize(device)
+    return torch.cuda.max_memory_allocated(device) - before
+
+
+class _Setup(NamedTuple):
+    variant: Variant
+    model: nn.Module
+    inputs: torch.Tensor
+    data_samples: list
+    backbone_outputs: tuple
+    crop_size: tuple
+
+
+def prepare(variant: Variant, args: argparse.Namespace, body_model_dir: str,
+            device: torch.device) -> _Setup:
+    """Build the model in eval mode, its batch and its recorded backbone outputs."""
+    torch.manual_seed(args.seed)
+    crop_size = tuple(args.crop_size) if args.crop_size else bm.config_crop_size(variant.cfg)
+    model = bm.build_model(variant.cfg, body_model_dir, device).eval()
+    inputs, data_samples = bm.make_batch(model, args.batch_size, variant.num_rois, crop_size,
+                                         device, args.seed)
+    with torch.no_grad():
+        outputs = model.backbone(inputs)
+    outputs = (outputs, ) if isinstance(outputs, torch.Tensor) else tuple(outputs)
+    return _Setup(variant, model, inputs, data_samples, outputs, crop_size)
+
+
+def region_steps(setup: _Setup) -> Dict[str, Callable[[], None]]:
+    """The three timed regions of one variant (see the module docstring)."""
+    model, inputs, samples = setup.model, setup.inputs, setup.data_samples
+
+    @torch.no_grad()
+    def full() -> None:
+        model(inputs, samples, mode='predict')
+
+    @torch.no_grad()
+    def backbone() -> None:
+        model.backbone(inputs)
+
+    @torch.no_grad()
+    def rest() -> None:
+        with bm.replayed_backbone(model, inputs, setup.backbone_outputs):
+            model(inputs, samples, mode='predict')
+
+    return dict(full=full, backbone=backbone, rest=rest)
+
+
+def format_table(results: Dict[str, Dict[str, object]], reference: str) -> List[str]:
+    """The report's table, one row per variant (``reference`` has ratio 1)."""
+    header = (f'{"variant":<15} {"N":>2} {"crops":>5} {"people/s":>10} {"ratio":>6} '
+              f'{"paper":>6} {"paper fps":>9} {"full ms":>9} {"backbone":>9} {"rest":>8} '
+              f'{"outside bb":>10} {"peak MiB":>9} {"resident":>9}')
+    lines = [header, '-' * len(header)]
+    for label, r in results.items():
+        paper_ratio, paper_fps, peak = r['paper_ratio'], r['paper_fps'], r['peak_mib']
+        lines.append(
+            f'{label:<15} {r["num_rois"]:>2} {r["crops"]:>5} {r["people_per_s"]:>10.3f} '
+            f'{r["ratio"]:>6.3f} '
+            f'{"-" if paper_ratio is None else f"{paper_ratio:.3f}":>6} '
+            f'{"-" if paper_fps is None else f"{paper_fps:.1f}":>9} '
+            f'{r["ms"]["full"]:>9.1f} {r["ms"]["backbone"]:>9.1f} {r["ms"]["rest"]:>8.1f} '
+            f'{r["share"]:>9.1f}% {"n/a" if peak is None else f"{peak:.1f}":>9} '
+            f'{r["resident_mib"]:>9.1f}')
+    lines.append(f'ratio: people/s relative to {reference} in this run; paper: the same ratio '
+                 'from Table 4 (RTX 3090), paper fps: Table 4 (CLIFF: its 1-RoI column); ms: '
+                 'medians per batch; outside bb: rest / (backbone + rest); peak MiB: peak '
+                 'allocated by one predict call above the resident model parameters/buffers '
+                 'and input crops (resident MiB)')
+    return lines
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, object]]:
+    """Run the benchmark and print the report; returns the numbers per variant label."""
+    args = parse_args(argv)
+    register_all_modules()
+    device = torch.device(args.device)
+    bm.set_threads(args.threads, device)
+    variants = build_variants(args.configs, args.num_rois)
+    reference = variants[0].label
+    print(f'before: {bm.load_line()}')
+    print(device_line(device))
+    with tempfile.TemporaryDirectory(prefix='mroi_bench_speed_') as body_model_dir:
+        from mroi_plugin.body_models.standin import write_standin_smpl
+        write_standin_smpl(body_model_dir, seed=0)
+        setups = [prepare(variant, args, body_model_dir, device) for variant in variants]
+    for setup in setups:
+        v = setup.variant
+        print(f'{v.label}: {v.cfg.model.type} ({v.cfg.filename}), backbone '
+              f'{v.cfg.model.backbone.type}, B={args.batch_size} people x N={v.num_rois} = '
+              f'{setup.inputs.shape[0]} crops {setup.crop_size[0]}x{setup.crop_size[1]}')
+    print(f'timing: {args.iters} iterations (+{args.warmup} warm-up), variants interleaved, '
+          f'clock: {"wall" if device.type == "cuda" else "CPU time of the process"}')
+
+    steps = [region_steps(setup) for setup in setups]
+    times = [{region: [] for region in REGIONS} for _ in setups]
+    for iteration in range(args.warmup + args.iters):
+        # Rotate the variants and, within each, the regions: no variant always runs first.
+        shift = iteration % len(setups)
+        regions = REGIONS[iteration % len(REGIONS):] + REGIONS[:iteration % len(REGIONS)]
+        for index in list(range(len(setups)))[shift:] + list(range(len(setups)))[:shift]:
+            for region in regions:
+                seconds = bm.timed(steps[index][region], device)
+                if iteration >= args.warmup:
+                    times[index][region].append(seconds)
+
+    results: Dict[str, Dict[str, object]] = {}
+    for setup, step, timing in zip(setups, steps, times):
+        v = setup.variant
+        ms = {region: float(np.median(values)) * bm.MS_PER_S for region, values in timing.items()}
+        peak = peak_bytes(step['full'], device)
+        resident = tensor_bytes(list(setup.model.parameters()) + list(setup.model.buffers())
+                                + [setup.inputs])
+        paper_fps = PAPER_FPS.get(v.num_rois)
+        results[v.label] = dict(
+            num_rois=v.num_rois, crops=int(setup.inputs.shape[0]), ms=ms,
+            people_per_s=args.batch_size / ms['full'] * bm.MS_PER_S,
+            share=ms['rest'] / (ms['backbone'] + ms['rest']) * 100,
+            split_check=(ms['backbone'] + ms['rest']) / ms['full'],
+            peak_mib=None if peak is None else peak / MIB, resident_mib=resident / MIB,
+            paper_fps=paper_fps)
+    reference_rate = results[reference]['people_per_s']
+    reference_fps = PAPER_FPS.get(results[reference]['num_rois'])
+    for r in results.values():
+        r['ratio'] = r['people_per_s'] / reference_rate
+        r['paper_ratio'] = (None if r['paper_fps'] is None or reference_fps is None
+                            else r['paper_fps'] / reference_fps)
+
+    print()
+    print('\n'.join(format_table(results, reference)))
+    print('check (backbone + rest) / full: ' + ', '.join(
+        f'{label} {r["split_check"]:.2f}' for label, r in results.items()))
+    print(f'summary: people/s relative to {reference} (paper): ' + '; '.join(
+        f'{label} {r["ratio"]:.2f}'
+        + ('' if r['paper_ratio'] is None else f' ({r["paper_ratio"]:.2f})')
+        for label, r in results.items() if label != reference))
+    print(f'after: {bm.load_line()}')
+    return results
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
