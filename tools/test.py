@@ -82,7 +82,7 @@ def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
     cfg = build_config(args)
-    runner = build_runner(cfg, args.launcher)
+    runner = build_runner(cfg, args.launcher, mode='test')
     if args.out is not None:
         out_dir = osp.dirname(osp.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)

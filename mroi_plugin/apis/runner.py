@@ -7,7 +7,12 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mroi_plugin.utils import check_config_keys, prepare_distributed_for_cpu
+from mroi_plugin.utils import (
+    check_config_files,
+    check_config_keys,
+    prepare_distributed_for_cpu,
+    validate_config,
+)
 
 from .prepare_data import prepare_data
 
@@ -20,21 +25,34 @@ def default_work_dir(cfg: Config, config_path: str) -> None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
-def build_runner(cfg: Config, launcher: str) -> Runner:
+def build_runner(cfg: Config, launcher: str, mode: str = 'train') -> Runner:
     """Validate the config, set up CPU/GPU distribution, make data, build the Runner.
+
+    Everything that can be checked without building is checked first, so a bad
+    config fails in seconds with one error naming each offending key: misspelt
+    top-level keys, unknown or mistyped component arguments
+    (:func:`~mroi_plugin.utils.validate_config`) and, once ``prepare_data`` has
+    made what it makes, missing files (:func:`~mroi_plugin.utils.check_config_files`).
 
     Args:
         cfg (Config): The run's config, command-line options already merged.
         launcher (str): ``'none'``, ``'pytorch'`` or ``'slurm'``.
+        mode (str): ``'train'`` or ``'test'``: which files must exist.
 
     Returns:
         Runner: mmengine's Runner (or the config's ``runner_type``).
+
+    Raises:
+        KeyError: a misspelt top-level key.
+        ConfigError: unknown keys, wrong types or missing files.
     """
     check_config_keys(cfg)
+    validate_config(cfg)
     prepare_distributed_for_cpu(cfg, launcher)
     # The quickstart's licence-free files (stand-in body model, synthetic data)
     # are made here, before the Runner builds the body model and datasets.
     prepare_data(cfg)
+    check_config_files(cfg, mode)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
