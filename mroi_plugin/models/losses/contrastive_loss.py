@@ -74,9 +74,35 @@ def _distributed_world() -> Tuple[int, int]:
     return 0, 1
 
 
+class _AllGatherWithGradient(torch.autograd.Function):
+    """``all_gather`` of equally shaped tensors whose backward returns every rank's gradient.
+
+    Rank ``r``'s embeddings are keys in every rank's loss, so their gradient is the sum over
+    ranks of ``d loss_k / d z_r``: the backward all-reduces the gathered gradient and keeps
+    this rank's slice. With DDP's averaging of the parameter gradients this gives exactly
+    the gradient of the mean loss over the concatenated batch; gathering without gradient
+    (as SimCLR-style code often does) drops every term but ``d loss_r / d z_r``, so 2x4
+    DDP would not train like 1x8.
+    """
+
+    @staticmethod
+    def forward(ctx, padded: Tensor, rank: int, world_size: int) -> Tensor:
+        """``(rows, P)`` -> ``(world_size, rows, P)``."""
+        gathered = [torch.zeros_like(padded) for _ in range(world_size)]
+        torch_dist.all_gather(gathered, padded.contiguous())
+        ctx.rank = rank
+        return torch.stack(gathered)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tuple[Tensor, None, None]:
+        grad = grad.contiguous().clone()
+        torch_dist.all_reduce(grad)
+        return grad[ctx.rank], None, None
+
+
 def _gather_keys(flat: Tensor, num_people: int, num_rois: int,
                  rank: int, world_size: int) -> Tuple[Tensor, Tensor, int]:
-    """All-gather every rank's embeddings; the local ones keep their gradient.
+    """All-gather every rank's embeddings, differentiably (see :class:`_AllGatherWithGradient`).
 
     Ranks may hold different numbers of people (e.g. a last, smaller batch): the sizes are
     gathered first and the embeddings padded to the largest.
@@ -94,15 +120,12 @@ def _gather_keys(flat: Tensor, num_people: int, num_rois: int,
         raise RuntimeError(f'MultiRoIContrastiveLoss: ranks disagree on the number of RoIs per '
                            f'person ({sorted(rois)}); every rank must use the same num_rois.')
     max_rows = max(people) * num_rois
-    padded = flat.new_zeros(max_rows, flat.shape[1])
-    padded[:flat.shape[0]] = flat.detach()
-    gathered = [torch.zeros_like(padded) for _ in range(world_size)]
-    torch_dist.all_gather(gathered, padded.contiguous())
-    gathered = [chunk[:count * num_rois] for chunk, count in zip(gathered, people)]
-    gathered[rank] = flat
+    padded = torch.cat([flat, flat.new_zeros(max_rows - flat.shape[0], flat.shape[1])])
+    gathered = _AllGatherWithGradient.apply(padded, rank, world_size)
+    keys = torch.cat([gathered[r, :count * num_rois] for r, count in enumerate(people)])
     first_person = sum(people[:rank])
     key_labels = torch.arange(sum(people), device=flat.device).repeat_interleave(num_rois)
-    return torch.cat(gathered), key_labels, first_person
+    return keys, key_labels, first_person
 
 
 def multi_roi_supcon_loss(z: Tensor,
@@ -113,9 +136,11 @@ def multi_roi_supcon_loss(z: Tensor,
 
     Positives of a RoI are the other RoIs of its person; every other RoI in the batch is a
     negative. Under ``torch.distributed`` with ``gather_distributed``, the other ranks'
-    embeddings (without gradient) join the keys as further negatives, labelled by global
-    person id; the anchors are this rank's RoIs only. With equal batches on every rank the
-    mean of the ranks' losses equals the loss on the concatenated batch.
+    embeddings join the keys as further negatives, labelled by global person id; the
+    anchors are this rank's RoIs only. With equal batches on every rank the mean of the
+    ranks' losses equals the loss on the concatenated batch, and (the gather passes the
+    gradient back to the rank that owns each embedding) DDP's averaged gradient equals its
+    gradient too.
 
     Args:
         z (Tensor): ``(B, N, P)`` L2-normalised embeddings, RoI-major per person.

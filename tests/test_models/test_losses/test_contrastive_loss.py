@@ -153,8 +153,11 @@ def _ddp_worker(rank, world_size, init_file, cases, out_dir):
 
 @pytest.mark.slow
 def test_gathered_loss_equals_single_process_loss_on_concatenated_batch(tmp_path):
-    z = _unit(6, 4, DIM, seed=4)
-    full = multi_roi_supcon_loss(z, TAU).item()
+    z = _unit(6, 4, DIM, seed=4).requires_grad_(True)
+    full_loss = multi_roi_supcon_loss(z, TAU)
+    full_loss.backward()
+    full, full_grad = full_loss.item(), z.grad
+    z = z.detach()
     # Equal batches (3 + 3 people), and uneven ones (4 + 2) that the gather must pad.
     cases = [[z[:3], z[3:]], [z[:4], z[4:]]]
     mp.spawn(_ddp_worker, args=(2, str(tmp_path / 'dist_init'), cases, str(tmp_path)), nprocs=2)
@@ -163,6 +166,10 @@ def test_gathered_loss_equals_single_process_loss_on_concatenated_batch(tmp_path
 
     # Equal batches: the mean over ranks is the loss of the concatenated batch.
     assert (equal0[0] + equal1[0]) / 2 == pytest.approx(full, rel=1e-10)
+    # ... and DDP's mean of the ranks' gradients is its gradient: each rank's embeddings
+    # also get the gradient of the other rank's loss, in which they are keys.
+    torch.testing.assert_close(torch.cat([equal0[1], equal1[1]]) / 2, full_grad, rtol=1e-10,
+                               atol=1e-12)
     for loss, grad, local in (equal0, equal1):
         # The other rank's RoIs really entered as negatives: the local-only loss differs.
         assert local != pytest.approx(loss, rel=1e-6)
