@@ -78,6 +78,9 @@ def _write_mean_params(out_dir: str, overwrite: bool = False) -> None:
 
 def _prepare_synthetic(out_dir: str, body_model_dir: str, **kwargs) -> None:
     marker = osp.join(out_dir, _MARKER)
+    # Compare as the marker stores them: JSON has no tuples, so (320, 240) reads back as
+    # [320, 240] and would otherwise look like a change and regenerate the data every run.
+    kwargs = json.loads(json.dumps(kwargs))
     if osp.exists(marker):
         written = _marker_args(marker)
         if written == kwargs:

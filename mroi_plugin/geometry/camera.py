@@ -19,7 +19,8 @@ __all__ = [
     'BBOX_INFO_MODES', 'BBOX_INFO_CHANNELS', 'MIN_BBOX_SCALE', 'MIN_DEPTH', 'estimate_focal_length',
     'default_principal_point', 'compute_bbox_info', 'cam_crop_to_full', 'cam_full_to_crop',
     'perspective_projection', 'weak_perspective_projection', 'image_to_normalized_crop',
-    'normalized_crop_to_image', 'bbox_xyxy_to_roi'
+    'normalized_crop_to_image', 'bbox_xyxy_to_roi', 'CROP_SCALE_PARAMS', 'decode_crop_camera',
+    'encode_crop_camera'
 ]
 
 # CLIFF's normalised bbox_info. The constants are statistics of Human3.6M boxes (CLIFF's
@@ -41,6 +42,9 @@ MIN_BBOX_SCALE = 1e-6
 # Smallest |depth| (metres) divided by in full -> crop and in perspective projection; points at
 # the camera centre would otherwise project to infinity. The sign is kept.
 MIN_DEPTH = 1e-6
+
+# How a regressor's raw output encodes the crop scale ``s`` (see decode_crop_camera).
+CROP_SCALE_PARAMS = ('linear', 'log')
 
 
 def _clamp_magnitude(x: Tensor, min_abs: float) -> Tensor:
@@ -328,3 +332,61 @@ def bbox_xyxy_to_roi(bboxes: ArrayLike, crop_aspect: float,
     widths, heights = boxes[..., 2] - boxes[..., 0], boxes[..., 3] - boxes[..., 1]
     lib = torch if isinstance(boxes, Tensor) else np
     return centers, lib.maximum(heights, widths / crop_aspect) * scale_factor
+
+
+def _check_scale_param(scale_param: str, func: str) -> None:
+    if scale_param not in CROP_SCALE_PARAMS:
+        raise ValueError(f'{func}: scale_param must be one of {CROP_SCALE_PARAMS}, got '
+                         f'{scale_param!r}.')
+
+
+@array_function('raw')
+def decode_crop_camera(raw: ArrayLike, scale_param: str = 'linear') -> ArrayLike:
+    """A regressor's raw camera output -> crop camera ``(s, tx, ty)``.
+
+    ``'linear'`` (CLIFF/SPIN) regresses ``s`` itself; nothing keeps it positive, and from
+    scratch a RoI's ``s`` can cross 0, where ``Tz = 2 f / (b s)`` and the full-camera
+    translation explode (and so do the camera-consistency and 2D-reprojection gradients).
+    ``'log'`` regresses ``log s``: ``s = exp(raw_s)`` is positive by construction, and the
+    iterative regressor's additive updates become multiplicative scale corrections, the
+    natural error of a depth-like quantity.
+
+    Args:
+        raw (Tensor | ndarray): ``(.., 3)`` raw output ``(r_s, tx, ty)``.
+        scale_param (str): ``'linear'`` or ``'log'``.
+
+    Returns:
+        Tensor | ndarray: ``(.., 3)`` crop camera ``(s, tx, ty)``.
+    """
+    _check_scale_param(scale_param, 'decode_crop_camera')
+    check_last_dim(raw, (3, ), 'raw', 'decode_crop_camera')
+    if scale_param == 'linear':
+        return raw
+    return torch.cat([raw[..., :1].exp(), raw[..., 1:]], dim=-1)
+
+
+@array_function('cam_crop')
+def encode_crop_camera(cam_crop: ArrayLike, scale_param: str = 'linear') -> ArrayLike:
+    """Inverse of :func:`decode_crop_camera`: crop camera ``(s, tx, ty)`` -> raw output.
+
+    Used to start a regressor at a mean camera.
+
+    Args:
+        cam_crop (Tensor | ndarray): ``(.., 3)`` crop camera; ``s > 0`` for ``'log'``.
+        scale_param (str): ``'linear'`` or ``'log'``.
+
+    Returns:
+        Tensor | ndarray: ``(.., 3)`` raw ``(r_s, tx, ty)``.
+
+    Raises:
+        ValueError: ``scale_param='log'`` and some ``s <= 0`` (no logarithm).
+    """
+    _check_scale_param(scale_param, 'encode_crop_camera')
+    check_last_dim(cam_crop, (3, ), 'cam_crop', 'encode_crop_camera')
+    if scale_param == 'linear':
+        return cam_crop
+    scale = cam_crop[..., :1]
+    if bool((scale <= 0).any()):
+        raise ValueError('encode_crop_camera: scale_param=\'log\' needs a positive crop scale s, '
+                         f'got min {float(scale.min())}; start the camera at a positive s.')
+    return torch.cat([scale.log(), cam_crop[..., 1:]], dim=-1)

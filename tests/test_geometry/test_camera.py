@@ -273,3 +273,24 @@ def test_bbox_xyxy_to_roi_by_hand():
     t_centers, t_sizes = bbox_xyxy_to_roi(torch.from_numpy(boxes), 0.75, 1.2)
     assert isinstance(t_sizes, torch.Tensor)
     np.testing.assert_allclose(t_sizes.numpy(), sizes)
+
+
+def test_crop_camera_scale_parameterisations():
+    from mroi_plugin.geometry import decode_crop_camera, encode_crop_camera
+    cam = torch.tensor([[0.9, 0.1, -0.2], [2.5, -0.3, 0.05]], dtype=torch.float64)
+    # 'log' stores log s: hand-worked for s = 0.9 and the round trip.
+    raw = encode_crop_camera(cam, 'log')
+    assert raw[0, 0].item() == pytest.approx(math.log(0.9))
+    assert torch.equal(raw[:, 1:], cam[:, 1:])
+    assert torch.allclose(decode_crop_camera(raw, 'log'), cam)
+    assert decode_crop_camera(cam, 'linear') is cam
+    # Any raw value decodes to a positive scale (what keeps b*s away from 0).
+    assert (decode_crop_camera(torch.tensor([[-30.0, 0.0, 0.0]]), 'log')[..., 0] > 0).all()
+    # numpy in, numpy out.
+    np.testing.assert_allclose(decode_crop_camera(np.array([0.0, 1.0, 2.0]), 'log'), [1, 1, 2])
+    torch.autograd.gradcheck(lambda r: decode_crop_camera(r, 'log'),
+                             (raw.clone().requires_grad_(True), ))
+    with pytest.raises(ValueError, match='positive crop scale'):
+        encode_crop_camera(torch.tensor([-0.5, 0.0, 0.0]), 'log')
+    with pytest.raises(ValueError, match='scale_param must be one of'):
+        decode_crop_camera(cam, 'softplus')

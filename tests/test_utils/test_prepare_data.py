@@ -18,13 +18,16 @@ def test_writes_once_and_regenerates_when_the_arguments_change(tmp_path, monkeyp
     body = tmp_path / 'body'
     body.mkdir()
     spec = dict(synthetic_dataset=dict(out_dir=str(tmp_path / 'syn'), body_model_dir=str(body),
-                                       num_train=4, num_val=0, num_test=2, seed=0))
+                                       num_train=4, num_val=0, num_test=2, seed=0,
+                                       image_size=(32, 24)))
     (tmp_path / 'syn').mkdir()
     prepare_data(Config(dict(prepare_data=spec)))
+    # The tuple image_size reads back from the JSON marker as a list: still the same data.
     prepare_data(Config(dict(prepare_data=spec)))
     assert len(calls) == 1
     marker = json.loads((tmp_path / 'syn' / '.mroi_prepared.json').read_text())
-    assert marker['args'] == dict(num_train=4, num_val=0, num_test=2, seed=0)
+    assert marker['args'] == dict(num_train=4, num_val=0, num_test=2, seed=0,
+                                  image_size=[32, 24])
     spec['synthetic_dataset']['num_train'] = 8
     prepare_data(Config(dict(prepare_data=spec)))
     assert len(calls) == 2 and calls[-1]['num_train'] == 8

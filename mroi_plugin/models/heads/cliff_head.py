@@ -4,7 +4,7 @@ from typing import Dict, Optional
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mroi_plugin.geometry import BBOX_INFO_CHANNELS
+from mroi_plugin.geometry import BBOX_INFO_CHANNELS, decode_crop_camera, encode_crop_camera
 from mroi_plugin.registry import MODELS
 from mroi_plugin.utils.typing_utils import OptConfigType
 
@@ -44,6 +44,9 @@ class CliffHead(BaseModule):
         hidden_channels (int): Width of the regressor. Defaults to 1024.
         dropout (float): Dropout probability in the regressor. Defaults to 0.5.
         act_cfg (dict, optional): Activation in the regressor; None as in CLIFF.
+        scale_param (str): How the regressor encodes the crop scale ``s``: ``'linear'``
+            (CLIFF) or ``'log'`` (positive by construction; steadier from scratch).
+            See :func:`mroi_plugin.geometry.decode_crop_camera`. Defaults to 'linear'.
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
@@ -55,14 +58,19 @@ class CliffHead(BaseModule):
                  hidden_channels: int = DEFAULT_HIDDEN_CHANNELS,
                  dropout: float = DEFAULT_DROPOUT,
                  act_cfg: OptConfigType = None,
+                 scale_param: str = 'linear',
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.in_channels = in_channels
         self.num_betas = num_betas
+        self.scale_param = scale_param
         means = load_mean_params(mean_params, num_betas)
         self.regressor = IterativeRegressor(
             in_channels,
-            init_params=dict(pose=means['pose'], betas=means['shape'], cam=means['cam']),
+            init_params=dict(
+                pose=means['pose'],
+                betas=means['shape'],
+                cam=encode_crop_camera(means['cam'], scale_param)),
             cond_channels=BBOX_INFO_CHANNELS,
             num_iters=num_iters,
             hidden_channels=hidden_channels,
@@ -86,4 +94,5 @@ class CliffHead(BaseModule):
         check_head_inputs(type(self).__name__, self.in_channels, roi_feats, shared_feat,
                           bbox_info)
         out = self.regressor(roi_feats, bbox_info)
-        return head_outputs(out['pose'][:, 0], out['betas'][:, 0], out['cam'])
+        return head_outputs(out['pose'][:, 0], out['betas'][:, 0],
+                            decode_crop_camera(out['cam'], self.scale_param))

@@ -1,10 +1,11 @@
 """Local camera decoder of Multi-RoI HMR: one crop camera per RoI (DESIGN.md §5.3)."""
 from typing import Optional, Sequence
 
+import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mroi_plugin.geometry import BBOX_INFO_CHANNELS
+from mroi_plugin.geometry import BBOX_INFO_CHANNELS, decode_crop_camera, encode_crop_camera
 from mroi_plugin.registry import MODELS
 from mroi_plugin.utils.typing_utils import OptConfigType
 
@@ -37,6 +38,9 @@ class LocalCamera(BaseModule):
         hidden_channels (int): Width of the regressor. Defaults to 1024.
         dropout (float): Dropout probability. Defaults to 0.5.
         act_cfg (dict, optional): Activation in the regressor; None as in CLIFF.
+        scale_param (str): How the regressor encodes the crop scale ``s``: ``'linear'``
+            (CLIFF) or ``'log'`` (positive by construction; steadier from scratch).
+            See :func:`mroi_plugin.geometry.decode_crop_camera`. Defaults to 'linear'.
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
@@ -47,6 +51,7 @@ class LocalCamera(BaseModule):
                  hidden_channels: int = DEFAULT_HIDDEN_CHANNELS,
                  dropout: float = DEFAULT_DROPOUT,
                  act_cfg: OptConfigType = None,
+                 scale_param: str = 'linear',
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if init_cam is None:
@@ -54,9 +59,10 @@ class LocalCamera(BaseModule):
         if len(init_cam) != 3:
             raise ValueError(f'LocalCamera: init_cam must be (s, tx, ty), got {init_cam!r}.')
         self.in_channels = in_channels
+        self.scale_param = scale_param
         self.regressor = IterativeRegressor(
             in_channels,
-            init_params=dict(cam=init_cam),
+            init_params=dict(cam=encode_crop_camera(torch.as_tensor(init_cam), scale_param)),
             cond_channels=BBOX_INFO_CHANNELS,
             num_iters=num_iters,
             hidden_channels=hidden_channels,
@@ -74,4 +80,4 @@ class LocalCamera(BaseModule):
             Tensor: ``(B, N, 3)`` crop cameras ``(s, tx, ty)``.
         """
         check_head_inputs(type(self).__name__, self.in_channels, roi_feats, None, bbox_info)
-        return self.regressor(roi_feats, bbox_info)['cam']
+        return decode_crop_camera(self.regressor(roi_feats, bbox_info)['cam'], self.scale_param)

@@ -129,3 +129,26 @@ def test_registry_n1_and_errors():
         head(roi_feats, None, bbox_info)
     with pytest.raises(ValueError, match='shared_feat'):
         head(roi_feats, shared[:1], bbox_info)
+
+
+@pytest.mark.parametrize('head_type', ['LocalCamera', 'CliffHead'])
+def test_log_scale_cameras_start_at_the_mean_and_stay_positive(head_type):
+    torch.manual_seed(0)
+    build = dict(type=head_type, in_channels=DIM, hidden_channels=HIDDEN, scale_param='log')
+    if head_type == 'LocalCamera':
+        build['init_cam'] = (1.3, 0.1, -0.1)
+    module = MODELS.build(build).eval()
+    regressor = module.regressor
+    roi_feats, _, bbox_info = _inputs()
+    # The regressor holds log s: zero output weights give back the start camera exactly.
+    torch.nn.init.zeros_(regressor.decoders['cam'].weight)
+    start = torch.tensor([1.3, 0.1, -0.1] if head_type == 'LocalCamera' else [0.9, 0, 0])
+    cams = module(roi_feats, bbox_info) if head_type == 'LocalCamera' else module(
+        roi_feats, None, bbox_info)['pred_cam_crop']
+    torch.testing.assert_close(cams, start.expand(2, 5, 3))
+    # A large negative update of the raw scale still decodes to s > 0.
+    with torch.no_grad():
+        regressor.decoders['cam'].bias[0] = -5.0
+    cams = module(roi_feats, bbox_info) if head_type == 'LocalCamera' else module(
+        roi_feats, None, bbox_info)['pred_cam_crop']
+    assert (cams[..., 0] > 0).all()
