@@ -26,6 +26,7 @@ from mroi_plugin.datasets.synthetic import (
     render_synthetic_sample,
     sample_body_pose,
     sample_global_orient,
+    sample_person_colors,
     sample_rng,
 )
 from mroi_plugin.geometry import axis_angle_to_rotmat
@@ -457,3 +458,33 @@ def test_bad_arguments_raise_clear_errors(tmp_path, body_model_dir):
     (partial / 'SMPL_NEUTRAL.pkl').write_bytes(b'')
     with pytest.raises(FileNotFoundError, match='J_regressor_h36m.npy'):
         generate_synthetic_dataset(str(tmp_path / 'out'), 1, 0, 0, body_model_dir=str(partial))
+
+
+def test_torso_front_differs_from_its_back(body_models):
+    """The front print is what lets a model tell a person facing the camera from one facing
+    away: it must sit on the chest side of the trunk only, in a contrasting lightness."""
+    for gender, front in body_models.front.items():
+        model = body_models.models[gender].body_model
+        rest = model.v_template.numpy()
+        labels = body_models.part_labels[gender]
+        trunk = np.isin(labels, [3, 6, 9])  # spine_1, spine_2, spine_3
+        assert front.any() and not (front & ~trunk).any()
+        # Chest side: +z is forward in SMPL's rest frame.
+        assert rest[front, 2].mean() > rest[trunk & ~front, 2].mean() + 0.02
+    labels = body_models.part_labels['neutral']
+    front = body_models.front['neutral']
+    hair = body_models.hair['neutral']
+    printed = 0
+    for seed in range(20):
+        colors = sample_person_colors(np.random.default_rng(seed), labels, hair, front)
+        back = colors[np.isin(labels, [3, 6, 9]) & ~front].mean(axis=0)
+        chest = colors[front].mean(axis=0)
+        if not np.allclose(chest, back, atol=30):
+            printed += 1
+            # Light shirts get a darker print and dark shirts a lighter one.
+            assert (chest.mean() - back.mean()) * (back.mean() - 127.5) < 0
+    assert printed >= 12
+    # Without the mask the colours are the plain per-part clothing.
+    plain = sample_person_colors(np.random.default_rng(0), labels, hair)
+    assert np.allclose(plain[front].std(axis=0), plain[np.isin(labels, [3, 6, 9])].std(axis=0),
+                       atol=15)
