@@ -127,7 +127,8 @@ def multi_roi_supcon_loss(z: Tensor,
         z (Tensor): ``(B, N, P)`` L2-normalised embeddings, RoI-major per person.
         temperature (float): ``tau``. Defaults to 0.5.
         scale_by_temperature (bool): Multiply by ``tau``. Defaults to True.
-        gather_distributed (bool): Gather keys across ranks. Defaults to True.
+        gather_distributed (bool): Under DDP, evaluate the loss on all ranks' RoIs (the
+            global batch). Defaults to True.
 
     Returns:
         Tensor: scalar loss.
@@ -168,8 +169,8 @@ class MultiRoIContrastiveLoss(nn.Module):
         in_channels (int): Feature size ``D``.
         temperature (float): ``tau``. Defaults to 0.5.
         scale_by_temperature (bool): Multiply by ``tau`` as the authors do. Defaults to True.
-        gather_distributed (bool): Use other ranks' RoIs as extra keys under DDP. Defaults to
-            True.
+        gather_distributed (bool): Under DDP, contrast all ranks' RoIs (the global batch), so
+            2x4 DDP trains like 1x8. Defaults to True.
         loss_weight (float): Multiplies the loss. Defaults to 1.0.
         gate (str, optional): ``'silu'`` (default, the authors' gate) or None.
         proj_channels (int, optional): Projection size ``P``; None keeps ``D``.
