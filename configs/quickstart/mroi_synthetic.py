@@ -29,8 +29,12 @@ model = dict(
               num_freqs=8),
     # Start the regressors at the training set's mean body (written by
     # prepare_data), as SPIN/CLIFF start at smpl_mean_params.npz.
+    # Log-parameterised crop scale: from scratch, a linear s crossed 0 for some RoIs within
+    # tens of iterations, where 2 f / (b s) and the camera-consistency and reprojection
+    # gradients explode (grad norms of 1e3-1e4 against ~5 with log s).
     head=dict(type='MultiRoIHead', in_channels=feat_channels, hidden_channels=512,
-              mean_params=data_root + 'mean_params.npz'),
+              mean_params=data_root + 'mean_params.npz',
+              camera_decoder=dict(type='LocalCamera', scale_param='log')),
     body_model=dict(type='SMPL', model_path=body_model_dir, keypoint_convention=keypoint_convention),
     loss_keypoints2d=dict(type='KeypointMSELoss', loss_weight=5.0),
     loss_keypoints3d=dict(type='Keypoint3DLoss', loss_weight=5.0),

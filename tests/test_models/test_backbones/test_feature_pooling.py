@@ -82,3 +82,36 @@ def test_hrnet_aggregation_errors():
         neck([torch.rand(1, 4, 8, 8), torch.rand(1, 6, 4, 4)])
     with pytest.raises(ValueError, match='sizes differ'):
         neck([torch.rand(1, 4, 8, 8), torch.rand(1, 8, 5, 4)])
+
+
+def test_spatial_flatten_pooling_keeps_layout_and_resamples():
+    torch.manual_seed(0)
+    pool = MODELS.build(dict(type='SpatialFlattenPooling', in_channels=5, out_channels=7,
+                             squeeze_channels=4, grid=(4, 3))).eval()
+    feats = _maps()
+    out = pool(feats)
+    assert out.shape == (2, 7)
+    torch.testing.assert_close(pool(feats[1]), out)  # a map or the backbone's tuple
+    # Hand-built: squeeze, flatten (channel-major, then rows), one linear layer + ReLU.
+    squeezed = pool.squeeze(feats[1])
+    linear = pool.project[0]
+    torch.testing.assert_close(out, torch.relu(squeezed.flatten(1) @ linear.weight.T
+                                               + linear.bias))
+    # Unlike global average pooling, moving features around changes the output ...
+    flipped = feats[1].flip(-1)
+    assert not torch.allclose(pool(flipped), out)
+    torch.testing.assert_close(GlobalAveragePooling()(flipped), GlobalAveragePooling()(feats[1]))
+    # ... and any map size is resampled to the grid (here 8x6 -> 4x3 by 2x2 averages).
+    big = feats[1].repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+    torch.testing.assert_close(pool(big), out)
+
+
+def test_spatial_flatten_pooling_errors():
+    with pytest.raises(ValueError, match='grid'):
+        MODELS.build(dict(type='SpatialFlattenPooling', in_channels=4, out_channels=4,
+                          grid=(0, 3)))
+    with pytest.raises(ValueError, match='positive'):
+        MODELS.build(dict(type='SpatialFlattenPooling', in_channels=0, out_channels=4))
+    pool = MODELS.build(dict(type='SpatialFlattenPooling', in_channels=3, out_channels=4))
+    with pytest.raises(ValueError, match=r'\(B, C, H, W\)'):
+        pool(torch.rand(2, 3, 4))
