@@ -7,8 +7,9 @@ What has to be restored or reproduced for that, and where it comes from:
 - the sample order: ``DefaultSampler`` reshuffles from ``seed + epoch``;
 - the augmentation: ``SeededSampler`` tags each index with ``(seed, epoch)`` and
   the dataset seeds the sample's transforms from ``(seed, epoch, index)``, so a
-  restarted (persistent) DataLoader worker draws exactly what the killed run's
-  worker would have drawn. With mmengine's ``DefaultSampler`` the worker's
+  restarted DataLoader worker draws exactly what the killed run's persistent
+  worker would have drawn (here the resumed and straight runs even load in the
+  main process). With mmengine's ``DefaultSampler`` the worker's
   stream restarts at its initial seed after a resume, and the weights differ;
 - the dropout masks: ``IterationSeedHook`` reseeds the generators from
   ``(seed, iteration, rank)`` before every step; without it the resumed run's
@@ -43,6 +44,17 @@ register_all_modules(init_default_scope=False)
 
 EPOCHS = 2
 ITERS_PER_EPOCH = 6  # 24 training people, batch 4
+
+
+def _load_in_main_process(cfg) -> None:
+    """No DataLoader worker for the in-process runs.
+
+    The killed run loaded with a persistent worker; with ``SeededSampler`` that
+    makes no difference to the data. (An in-process persistent worker would also
+    cost ~5 s to shut down when its Runner is garbage-collected.)
+    """
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
 
 
 def _wait_for(condition, proc: subprocess.Popen, what: str, timeout: float = 240) -> None:
@@ -87,12 +99,15 @@ def test_killed_and_resumed_run_is_bit_identical_to_a_straight_run(tiny_data, tm
 
     # Resume (what ``tools/train.py --resume`` does) in this process.
     cfg.resume = True
+    _load_in_main_process(cfg)
     resumed = Runner.from_cfg(cfg)
     resumed.train()
     assert (resumed.epoch, resumed.iter) == (EPOCHS, EPOCHS * ITERS_PER_EPOCH)
 
     # The uninterrupted run, in this process, with the same config and seed.
-    straight = Runner.from_cfg(tiny_epoch_config(tiny_data, tmp_path / 'straight', EPOCHS))
+    straight_cfg = tiny_epoch_config(tiny_data, tmp_path / 'straight', EPOCHS)
+    _load_in_main_process(straight_cfg)
+    straight = Runner.from_cfg(straight_cfg)
     straight.train()
 
     final = torch.load(str(killed_dir / f'epoch_{EPOCHS}.pth'), map_location='cpu')

@@ -33,6 +33,10 @@ class _CorruptOneBatch(Hook):
 
 def test_nan_loss_names_term_and_batch_and_keeps_the_finite_checkpoint(tiny_data, tmp_path):
     cfg = tiny_epoch_config(tiny_data, tmp_path, max_epochs=3)
+    # In the main process: a persistent worker costs seconds to shut down when
+    # this Runner is garbage-collected, and the data play no part here.
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
     corrupt = _CorruptOneBatch(NAN_AT_ITER)
     runner = Runner.from_cfg(cfg)
     runner.register_hook(corrupt)
