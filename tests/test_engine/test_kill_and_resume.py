@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from mroi_plugin.utils import register_all_modules
@@ -123,3 +124,47 @@ def test_killed_and_resumed_run_is_bit_identical_to_a_straight_run(tiny_data, tm
     for key, state in optim['state'].items():
         for name, value in state.items():
             assert torch.equal(final['optimizer']['state'][key][name], value), (key, name)
+
+
+class _StopAfter(Hook):
+    """Stops the run (an exception, as a crash would) once iteration ``at`` is done."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if runner.iter + 1 == self.at:
+            raise KeyboardInterrupt(f'stopped after iteration {self.at}')
+
+
+@pytest.mark.slow
+def test_iteration_based_run_resumes_bit_identically_from_a_mid_epoch_checkpoint(
+        tiny_data, tmp_path):
+    """Checkpoint at iteration 4 of a 6-iteration epoch, stop at 5, resume to 8 (past the epoch)."""
+
+    def config(work_dir):
+        cfg = tiny_epoch_config(tiny_data, work_dir)
+        _load_in_main_process(cfg)
+        cfg.train_cfg = dict(by_epoch=False, max_iters=8)
+        cfg.param_scheduler = [
+            dict(type='MultiStepLR', milestones=[5], gamma=0.5, by_epoch=False)]
+        cfg.log_processor = dict(by_epoch=False, window_size=1)
+        cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=4, by_epoch=False)
+        return cfg
+
+    interrupted = Runner.from_cfg(config(tmp_path / 'run'))
+    interrupted.register_hook(_StopAfter(5))
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.train()
+    assert sorted(p.name for p in (tmp_path / 'run').glob('*.pth')) == ['iter_4.pth']
+
+    cfg = config(tmp_path / 'run')
+    cfg.resume = True
+    resumed = Runner.from_cfg(cfg)
+    resumed.train()
+    straight = Runner.from_cfg(config(tmp_path / 'straight'))
+    straight.train()
+    assert resumed.iter == straight.iter == 8
+    expected, final = straight.model.state_dict(), resumed.model.state_dict()
+    differing = [name for name, value in expected.items() if not torch.equal(final[name], value)]
+    assert not differing, f'{len(differing)} tensors differ, e.g. {differing[:5]}'
