@@ -12,6 +12,7 @@ output depends only on the arguments, not on ``--workers``. See
 ``mroi_plugin/datasets/synthetic.py`` for what is sampled and stored.
 """
 import argparse
+import math
 import time
 
 from mroi_plugin.datasets.synthetic import (
@@ -46,6 +47,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--truncation-prob', type=float, default=TRUNCATION_PROB,
                         help='probability that a person crosses the image border')
     parser.add_argument('--jpeg-quality', type=int, default=JPEG_QUALITY, help='JPEG quality')
+    parser.add_argument('--max-yaw', type=float, default=180.0,
+                        help='largest turn away from the camera, degrees (180: any direction)')
+    parser.add_argument('--no-clutter', action='store_true',
+                        help='smooth gradient backgrounds only, no distractor shapes')
     return parser.parse_args()
 
 
@@ -64,7 +69,9 @@ def main() -> None:
         focal_range=args.focal_range,
         depth_range=tuple(args.depth_range),
         truncation_prob=args.truncation_prob,
-        jpeg_quality=args.jpeg_quality)
+        jpeg_quality=args.jpeg_quality,
+        max_yaw=math.radians(args.max_yaw),
+        clutter=not args.no_clutter)
     total = args.num_train + args.num_val + args.num_test
     print(f'{total} samples in {time.time() - start:.1f} s: '
           + ', '.join(f'{split} -> {path}' for split, path in paths.items()))

@@ -249,6 +249,11 @@ class SyntheticOptions:
         depth_range (Tuple[float, float]): Pelvis depth range, metres.
         truncation_prob (float): Probability that the body box crosses the image border.
         jpeg_quality (int): JPEG quality of the written images.
+        max_yaw (float): People turn by a yaw in ``[-max_yaw, max_yaw]`` radians about the
+            vertical, 0 = facing the camera. Defaults to pi (any direction).
+        clutter (bool): Textured, striped and cluttered backgrounds with distractor shapes;
+            False keeps only the smooth gradient backgrounds, without distractors. Defaults
+            to True.
     """
 
     image_size: Tuple[int, int] = (640, 480)
@@ -256,6 +261,8 @@ class SyntheticOptions:
     depth_range: Tuple[float, float] = DEPTH_RANGE
     truncation_prob: float = TRUNCATION_PROB
     jpeg_quality: int = JPEG_QUALITY
+    max_yaw: float = np.pi
+    clutter: bool = True
 
     def __post_init__(self) -> None:
         width, height = (int(v) for v in self.image_size)
@@ -278,6 +285,9 @@ class SyntheticOptions:
         if not 0.0 <= self.truncation_prob <= 1.0:
             raise ValueError('SyntheticOptions: truncation_prob must lie in [0, 1], got '
                              f'{self.truncation_prob}.')
+        if not 0.0 <= self.max_yaw <= np.pi:
+            raise ValueError(f'SyntheticOptions: max_yaw must lie in [0, pi] radians, got '
+                             f'{self.max_yaw}.')
         if not 1 <= int(self.jpeg_quality) <= 100:
             raise ValueError(f'SyntheticOptions: jpeg_quality must lie in [1, 100], got '
                              f'{self.jpeg_quality}.')
@@ -464,7 +474,7 @@ def sample_body_pose(rng: np.random.Generator) -> Tuple[np.ndarray, str]:
     return rotmat_to_axis_angle(_compose_xyz(table[1:])), mode
 
 
-def sample_global_orient(rng: np.random.Generator) -> np.ndarray:
+def sample_global_orient(rng: np.random.Generator, max_yaw: float = np.pi) -> np.ndarray:
     """Upright body orientation in the camera frame with any yaw.
 
     SMPL's rest frame is y up, facing +z; the camera's is y down, z forward, so the base
@@ -473,11 +483,12 @@ def sample_global_orient(rng: np.random.Generator) -> np.ndarray:
 
     Args:
         rng (np.random.Generator): Random generator.
+        max_yaw (float): Yaw range ``[-max_yaw, max_yaw]``, radians; 0 faces the camera.
 
     Returns:
         np.ndarray: ``(3,)`` float64 axis-angle.
     """
-    yaw = rng.uniform(-np.pi, np.pi)
+    yaw = rng.uniform(-max_yaw, max_yaw)
     pitch, roll = rng.normal(0.0, TILT_STD, size=2)
     if rng.uniform() < LEAN_PROB:
         pitch, roll = rng.uniform(-LEAN_MAX, LEAN_MAX, size=2)
@@ -544,18 +555,20 @@ def _draw_random_shape(canvas: np.ndarray, rng: np.random.Generator, scale: floa
         cv2.line(canvas, center, end, color, max(1, size // 6))
 
 
-def sample_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+def sample_background(rng: np.random.Generator, height: int, width: int,
+                      clutter: bool = True) -> np.ndarray:
     """A random background: gradient, noise texture, stripes or shapes, plus distractors.
 
     Args:
         rng (np.random.Generator): Random generator.
         height (int): Image height, pixels.
         width (int): Image width, pixels.
+        clutter (bool): False draws only smooth gradients and no distractors.
 
     Returns:
         np.ndarray: ``(H, W, 3)`` uint8 BGR.
     """
-    kind = int(rng.integers(4))
+    kind = int(rng.integers(4)) if clutter else 0
     if kind == 0:  # linear gradient, sometimes with a horizon (two-tone ground / sky)
         angle = rng.uniform(0, 2 * np.pi)
         ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -584,7 +597,9 @@ def sample_background(rng: np.random.Generator, height: int, width: int) -> np.n
         canvas[:] = _random_color(rng)
         for _ in range(int(rng.integers(*_CLUTTER_SHAPES))):
             _draw_random_shape(canvas, rng, scale=1.0)
-    num_distractors = int(rng.integers(NUM_DISTRACTORS[0], NUM_DISTRACTORS[1] + 1))
+    num_distractors = 0
+    if clutter:
+        num_distractors = int(rng.integers(NUM_DISTRACTORS[0], NUM_DISTRACTORS[1] + 1))
     for _ in range(num_distractors):
         _draw_random_shape(canvas, rng, scale=_DISTRACTOR_SCALE)
     return np.clip(canvas, 0, 255).astype(np.uint8)
@@ -700,7 +715,7 @@ def render_synthetic_sample(rng: np.random.Generator, body_models: SyntheticBody
     model = body_models.models[gender]
     betas = np.clip(rng.normal(size=NUM_BETAS), -BETAS_CLIP, BETAS_CLIP).astype(np.float32)
     body_pose = sample_body_pose(rng)[0].astype(np.float32)
-    global_orient = sample_global_orient(rng).astype(np.float32)
+    global_orient = sample_global_orient(rng, options.max_yaw).astype(np.float32)
     # Intrinsics are rounded to float32 first so the stored values are the ones used.
     focal = np.float32(rng.uniform(*options.focal_range))
     jitter = np.clip(rng.normal(0.0, PRINCIPAL_POINT_STD, size=2), -PRINCIPAL_POINT_CLIP *
@@ -736,7 +751,7 @@ def render_synthetic_sample(rng: np.random.Generator, body_models: SyntheticBody
     low, high = vertex_uv.min(axis=0), vertex_uv.max(axis=0)
     bbox_xywh = np.array([low[0], low[1], high[0] - low[0], high[1] - low[1], 1.0], np.float32)
 
-    image = sample_background(rng, height, width)
+    image = sample_background(rng, height, width, options.clutter)
     colors = sample_person_colors(rng, body_models.part_labels[gender], body_models.hair[gender],
                                   body_models.front[gender])
     light = np.array([rng.uniform(low, high) for low, high in _LIGHT_DIRECTION_RANGE])
@@ -886,6 +901,8 @@ def generate_synthetic_dataset(out_dir: str,
                                depth_range: Tuple[float, float] = DEPTH_RANGE,
                                truncation_prob: float = TRUNCATION_PROB,
                                jpeg_quality: int = JPEG_QUALITY,
+                               max_yaw: float = np.pi,
+                               clutter: bool = True,
                                create_body_model: bool = True) -> Dict[str, str]:
     """Render a synthetic dataset: ``images/{split}/NNNNN.jpg`` and ``{split}.npz``.
 
@@ -907,6 +924,8 @@ def generate_synthetic_dataset(out_dir: str,
             ``DEPTH_RANGE``.
         truncation_prob (float): Probability of a person crossing the border.
         jpeg_quality (int): JPEG quality. Defaults to ``JPEG_QUALITY``.
+        max_yaw (float): Largest turn away from the camera, radians. Defaults to pi.
+        clutter (bool): Cluttered backgrounds and distractors. Defaults to True.
         create_body_model (bool): Write the stand-in body model if the directory is empty.
 
     Returns:
@@ -924,7 +943,7 @@ def generate_synthetic_dataset(out_dir: str,
     options = SyntheticOptions(
         image_size=tuple(image_size), focal_range=None if focal_range is None else tuple(
             focal_range), depth_range=tuple(depth_range), truncation_prob=truncation_prob,
-        jpeg_quality=jpeg_quality)
+        jpeg_quality=jpeg_quality, max_yaw=float(max_yaw), clutter=bool(clutter))
     body_model_dir = prepare_body_model_dir(body_model_dir, create=create_body_model)
     tasks = [(split, i) for split in SPLITS for i in range(counts[split])]
     for split in SPLITS:

@@ -24,6 +24,7 @@ from mroi_plugin.datasets.synthetic import (
     generate_synthetic_dataset,
     load_synthetic_body_models,
     render_synthetic_sample,
+    sample_background,
     sample_body_pose,
     sample_global_orient,
     sample_person_colors,
@@ -488,3 +489,25 @@ def test_torso_front_differs_from_its_back(body_models):
     plain = sample_person_colors(np.random.default_rng(0), labels, hair)
     assert np.allclose(plain[front].std(axis=0), plain[np.isin(labels, [3, 6, 9])].std(axis=0),
                        atol=15)
+
+
+def test_yaw_range_and_clutter_free_backgrounds():
+    rng = np.random.default_rng(1)
+    max_yaw = 0.5
+    orients = np.stack([sample_global_orient(rng, max_yaw) for _ in range(NUM_POSE_DRAWS)])
+    forward = axis_angle_to_rotmat(orients) @ np.array([0.0, 0.0, 1.0])
+    # Towards the camera (-z) within max_yaw about the vertical, plus the small tilts.
+    yaw = np.arctan2(forward[:, 0], -forward[:, 2])
+    assert np.abs(yaw).max() <= max_yaw + 0.15 and np.abs(yaw).max() > 0.8 * max_yaw
+    assert (forward[:, 2] < -0.5).all()
+
+    def roughness(image):
+        return np.abs(cv2.Laplacian(image.astype(np.float32), cv2.CV_32F)).mean()
+
+    smooth = [roughness(sample_background(np.random.default_rng(s), 60, 80, clutter=False))
+              for s in range(12)]
+    cluttered = [roughness(sample_background(np.random.default_rng(s), 60, 80))
+                 for s in range(12)]
+    assert max(smooth) < 4.0 < np.median(cluttered)
+    with pytest.raises(ValueError, match='max_yaw'):
+        SyntheticOptions(image_size=(64, 64), max_yaw=4.0)
