@@ -31,6 +31,9 @@ def tiny_quickstart_config(body_dir: Path,
     cfg.model.head.hidden_channels = 64
     cfg.model.head.mean_params = mean_params
     cfg.model.neck.in_channels = channels
+    for key in ('in_channels', 'out_channels'):
+        if key in cfg.model.feature_pooling:
+            cfg.model.feature_pooling[key] = channels
     cfg.model.loss_contrastive.in_channels = channels
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
         loader.dataset.crop_aspect = crop_size[1] / crop_size[0]

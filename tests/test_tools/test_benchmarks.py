@@ -51,7 +51,9 @@ def tiny_configs(tmp_path_factory):
     """The quickstart model shrunk (4-stage tiny net, 64 channels), as Multi-RoI and CLIFF."""
     root = tmp_path_factory.mktemp('bench_configs')
     common = (f"_base_ = ['{QUICKSTART.as_posix()}']\n"
-              f'model = dict(backbone=dict(widths={TINY_WIDTHS}),\n')
+              f'model = dict(backbone=dict(widths={TINY_WIDTHS}),\n'
+              f'    feature_pooling=dict(in_channels={TINY_CHANNELS}, '
+              f'out_channels={TINY_CHANNELS}),\n')
     mroi = root / 'mroi_tiny.py'
     mroi.write_text(
         common + f'    neck=dict(in_channels={TINY_CHANNELS}),\n'
