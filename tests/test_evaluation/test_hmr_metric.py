@@ -433,13 +433,16 @@ def test_two_gloo_processes_give_the_single_process_numbers(model_dir, models, t
     worker = importlib.import_module(Path(__file__).stem)._ddp_worker
     torch.multiprocessing.spawn(worker, args=(2, _free_port(), str(data_file),
                                                    str(tmp_path)), nprocs=2, join=True)
+    # The ground-truth meshes are float32 and made in batches of different sizes (4 + 3
+    # here, 2 at a time per rank), so results agree to float32 rounding (~1e-7), not bit
+    # for bit; a lost or duplicated sample would move the means by percents.
     for rank in range(2):
         got = torch.load(tmp_path / f'metrics_{rank}.pt', weights_only=False)
         assert got.keys() == expected.keys()
         for key, value in expected.items():
-            assert got[key] == pytest.approx(value, rel=1e-9), key
+            assert got[key] == pytest.approx(value, rel=1e-6), key
     single_records = json.loads((tmp_path / 'single.per_sample.json').read_text())['samples']
     ddp_records = json.loads((tmp_path / 'ddp.per_sample.json').read_text())['samples']
     assert [r['sample_idx'] for r in ddp_records] == list(range(len(samples)))
     for a, b in zip(single_records, ddp_records):
-        assert a['mpjpe'] == pytest.approx(b['mpjpe'], rel=1e-9)
+        assert a['mpjpe'] == pytest.approx(b['mpjpe'], rel=1e-6)
