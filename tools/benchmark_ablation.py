@@ -2,7 +2,7 @@
 
 Example::
 
-    python tools/benchmark_ablation.py                        # 2 CPU cores, about an hour
+    python tools/benchmark_ablation.py                        # 2 CPU cores, about an hour (2 jobs)
     python tools/benchmark_ablation.py --variants cliff mroi  # a subset
     python tools/benchmark_ablation.py --epochs 30 --num-train 20000 --jobs 4   # GPU machine
 
@@ -119,8 +119,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--num-test', type=int, help='synthetic test samples')
     parser.add_argument('--batch-size', type=int, help='training batch size')
     parser.add_argument('--seed', type=int, default=0, help='training seed of every variant')
-    parser.add_argument('--jobs', type=int, default=1,
-                        help='variants trained at once (each uses the config\'s threads)')
+    parser.add_argument('--jobs', type=int, default=2,
+                        help='variants trained at once (default 2: each run is one torch thread '
+                        'plus one loader worker, so 2 fill 2 cores)')
     parser.add_argument('--plot', default='', help='PNG of errors vs RoI count (default: '
                         'WORK_DIR/ablation_rois.png; "none" to skip)')
     parser.add_argument('--cfg-options', nargs='+', default=[],
