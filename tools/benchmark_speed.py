@@ -13,8 +13,8 @@ ratio beside it.
 
 Method. The variants are CLIFF (the CLIFF config, 1 RoI) and Multi-RoI HMR built from the
 Multi-RoI config with ``num_rois`` overridden to each ``--num-rois`` value, as the ablation
-configs ``configs/mroi/ablations/mroi_r50_{2,3,4}rois.py`` do (every ``MultiRoICrop`` of the
-train and test pipelines gets the new ``num_rois``). Every model is built as
+configs ``configs/mroi/ablations/mroi_r50_{2,3,4}rois.py`` do (``set_num_rois``: every
+``MultiRoICrop`` of the config gets the new ``num_rois``). Every model is built as
 ``tools/benchmark_model.py`` builds it: no checkpoint (timings do not depend on weights), the
 licence-free stand-in body model written to a temporary directory, then switched to eval mode.
 Every variant gets the same ``B`` random people (same seed) through the real
@@ -55,6 +55,7 @@ model's parameters and buffers, and the input crops; printed next to it):
   objects) is not included.
 """
 import argparse
+import copy
 import itertools
 import os.path as osp
 import platform
@@ -72,6 +73,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import benchmark_model as bm  # noqa: E402
 
 from mroi_plugin.utils import register_all_modules  # noqa: E402
+from mroi_plugin.utils.config_rois import set_num_rois  # noqa: E402
 
 DEFAULT_CONFIGS = (bm.DEFAULT_CONFIG, bm.DEFAULT_CLIFF_CONFIG)
 DEFAULT_NUM_ROIS = (1, 2, 3, 4, 5)
@@ -129,21 +131,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def config_with_num_rois(cfg: Config, num_rois: int) -> Config:
-    """A copy of ``cfg`` with ``num_rois`` RoIs, as the ablation configs override it.
-
-    ``num_rois`` and every ``MultiRoICrop`` of ``train_pipeline`` and ``test_pipeline`` are
-    set; the model itself does not depend on the number of RoIs.
-    """
-    cfg = cfg.copy()
-    cfg.num_rois = num_rois
-    for key in ('train_pipeline', 'test_pipeline'):
-        if cfg.get(key):
-            cfg[key] = [dict(step, num_rois=num_rois) if step['type'] == bm.CROP_TRANSFORM
-                        else step for step in cfg[key]]
-    return cfg
-
-
 def build_variants(configs: Sequence[str], num_rois: Sequence[int]) -> List[Variant]:
     """CLIFF (if a second config is given) first, then Multi-RoI with each RoI count."""
     mroi_cfg = bm.load_config(configs[0])
@@ -151,8 +138,8 @@ def build_variants(configs: Sequence[str], num_rois: Sequence[int]) -> List[Vari
     if len(configs) > 1:
         variants.append(Variant(CLIFF_LABEL, bm.load_config(configs[1]), 1))
     for count in sorted(num_rois):
-        variants.append(Variant(f'Multi-RoI N={count}', config_with_num_rois(mroi_cfg, count),
-                                count))
+        variants.append(Variant(f'Multi-RoI N={count}',
+                                set_num_rois(copy.deepcopy(mroi_cfg), count), count))
     return variants
 
 

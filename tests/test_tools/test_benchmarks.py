@@ -250,10 +250,10 @@ def test_speed_benchmark_tiny_configs(benchmark_speed, tiny_configs, capsys):
 @pytest.mark.parametrize('num_rois', [2, 3, 4])
 def test_speed_benchmark_variants_match_ablation_configs(benchmark_speed, num_rois):
     """The N-RoI variants override num_rois exactly as the ablation configs do."""
-    base = benchmark_speed.bm.load_config('configs/mroi/mroi_r50.py')
     ablation = benchmark_speed.bm.load_config(
         f'configs/mroi/ablations/mroi_r50_{num_rois}rois.py')
-    variant = benchmark_speed.config_with_num_rois(base, num_rois)
+    variant, = (v.cfg for v in benchmark_speed.build_variants(['configs/mroi/mroi_r50.py'],
+                                                              [num_rois]))
     assert variant.num_rois == num_rois
     for key in ('train_pipeline', 'test_pipeline'):
         assert variant[key] == ablation[key]
