@@ -20,7 +20,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-__all__ = ['SampleIndex', 'seeded_random_state']
+__all__ = ['SampleIndex', 'seeded_random_state', 'seed_global_generators']
 
 
 class SampleIndex(int):
@@ -56,12 +56,30 @@ class SampleIndex(int):
         return self.seed, self.epoch, int(self)
 
 
+def seed_global_generators(key: Sequence[int], all_torch_devices: bool = False) -> None:
+    """Seed numpy's, Python's and torch's global generators from ``key``.
+
+    ``np.random.SeedSequence`` mixes the key words, so neighbouring keys
+    (index 3 vs 4, epoch 0 vs 1) give unrelated streams; each library gets its
+    own word of the sequence.
+
+    Args:
+        key (Sequence[int]): Non-negative ints, e.g. ``(seed, epoch, index)``.
+        all_torch_devices (bool): ``torch.manual_seed`` (CPU and CUDA generators)
+            instead of the default CPU generator only.
+    """
+    np_seed, py_seed, torch_seed = np.random.SeedSequence([int(k) for k in key]).generate_state(3)
+    np.random.seed(int(np_seed))
+    random.seed(int(py_seed))
+    if all_torch_devices:
+        torch.manual_seed(int(torch_seed))
+    else:
+        torch.default_generator.manual_seed(int(torch_seed))
+
+
 @contextmanager
 def seeded_random_state(key: Sequence[int]) -> Iterator[None]:
     """Seed numpy/random/torch (CPU) from ``key``; restore their states on exit.
-
-    ``np.random.SeedSequence`` mixes the key words, so neighbouring keys
-    (index 3 vs 4, epoch 0 vs 1) give unrelated streams.
 
     Args:
         key (Sequence[int]): Non-negative ints, e.g. ``(seed, epoch, index)``.
@@ -69,13 +87,9 @@ def seeded_random_state(key: Sequence[int]) -> Iterator[None]:
     np_state = np.random.get_state()
     py_state = random.getstate()
     torch_state = torch.get_rng_state()
-    np_seed, py_seed, torch_seed = np.random.SeedSequence([int(k) for k in key]).generate_state(3)
     try:
-        np.random.seed(int(np_seed))
-        random.seed(int(py_seed))
-        # The default CPU generator only: torch.manual_seed would also reseed
-        # CUDA generators, which are not restored here.
-        torch.default_generator.manual_seed(int(torch_seed))
+        # The default CPU generator only: CUDA generators are not restored here.
+        seed_global_generators(key)
         yield
     finally:
         np.random.set_state(np_state)

@@ -21,7 +21,7 @@ class SeededSampler(DefaultSampler):
     A sample's augmentation is then the same whatever the number of
     DataLoader workers, whether they persist, the number of ranks, and whether
     the run was interrupted and resumed — which is what makes a resumed run
-    reach bit-identical weights (``tests/test_engine/test_reliability.py``).
+    reach bit-identical weights (``tests/test_engine/test_kill_and_resume.py``).
 
     A dataset without ``SampleIndex`` support (e.g. wrapped in a
     ``ConcatDataset``, which turns the index into a plain ``int``) falls back to

@@ -1,12 +1,10 @@
 """Reseed the training process's random generators from (seed, iteration, rank)."""
-import random
 from typing import Optional
 
-import numpy as np
-import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 
+from mroi_plugin.datasets.sample_seed import seed_global_generators
 from mroi_plugin.registry import HOOKS
 
 __all__ = ['IterationSeedHook']
@@ -41,8 +39,4 @@ class IterationSeedHook(Hook):
     def before_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
         """Seed the generators for iteration ``runner.iter`` of this rank."""
         # The rank is part of the key so that DDP ranks draw different masks.
-        key = [int(runner.seed), int(runner.iter), get_rank()]
-        np_seed, py_seed, torch_seed = np.random.SeedSequence(key).generate_state(3)
-        np.random.seed(int(np_seed))
-        random.seed(int(py_seed))
-        torch.manual_seed(int(torch_seed))
+        seed_global_generators([runner.seed, runner.iter, get_rank()], all_torch_devices=True)
