@@ -75,15 +75,14 @@ def _distributed_world() -> Tuple[int, int]:
 
 
 def _gather_keys(flat: Tensor, num_people: int, num_rois: int,
-                 rank: int, world_size: int) -> Tuple[Tensor, Tensor, int]:
+                 rank: int, world_size: int) -> Tuple[Tensor, Tensor]:
     """All-gather every rank's embeddings; only the local ones keep their gradient.
 
     Ranks may hold different numbers of people (e.g. a last, smaller batch): the sizes are
     gathered first and the embeddings padded to the largest.
 
     Returns:
-        tuple: ``keys (K, P)`` in rank order, ``key_labels (K,)`` global person ids, and the
-        global id of this rank's first person.
+        tuple: ``keys (K, P)`` in rank order and ``key_labels (K,)`` global person ids.
     """
     shape = torch.tensor([num_people, num_rois], device=flat.device)
     shapes = [torch.zeros_like(shape) for _ in range(world_size)]
@@ -100,9 +99,8 @@ def _gather_keys(flat: Tensor, num_people: int, num_rois: int,
     torch_dist.all_gather(gathered, padded.contiguous())
     gathered = [chunk[:count * num_rois] for chunk, count in zip(gathered, people)]
     gathered[rank] = flat
-    first_person = sum(people[:rank])
     key_labels = torch.arange(sum(people), device=flat.device).repeat_interleave(num_rois)
-    return torch.cat(gathered), key_labels, first_person
+    return torch.cat(gathered), key_labels
 
 
 def multi_roi_supcon_loss(z: Tensor,
@@ -138,19 +136,18 @@ def multi_roi_supcon_loss(z: Tensor,
                          f'{tuple(z.shape)}.')
     num_people, num_rois = z.shape[:2]
     flat = z.reshape(num_people * num_rois, -1)
-    local_labels = torch.arange(num_people, device=z.device).repeat_interleave(num_rois)
-    positions = torch.arange(flat.shape[0], device=z.device)
+    labels = torch.arange(num_people, device=z.device).repeat_interleave(num_rois)
     rank, world_size = _distributed_world()
-    if gather_distributed and world_size > 1:
-        keys, key_labels, _ = _gather_keys(flat, num_people, num_rois, rank, world_size)
-        positions = torch.arange(keys.shape[0], device=z.device)
-        loss = supcon_loss(keys, key_labels, keys, key_labels, positions, temperature,
-                           scale_by_temperature)
+    distributed = gather_distributed and world_size > 1
+    if distributed:
+        flat, labels = _gather_keys(flat, num_people, num_rois, rank, world_size)
+    positions = torch.arange(flat.shape[0], device=z.device)
+    loss = supcon_loss(flat, labels, flat, labels, positions, temperature, scale_by_temperature)
+    if distributed:
         # Value: the global loss. Gradient: world_size * d loss / d z_local, which DDP's
         # mean over the ranks turns into the gradient of the global loss.
         return loss + (world_size - 1) * (loss - loss.detach())
-    return supcon_loss(flat, local_labels, flat, local_labels, positions, temperature,
-                       scale_by_temperature)
+    return loss
 
 
 @MODELS.register_module()
