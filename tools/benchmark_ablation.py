@@ -46,7 +46,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, Optional, Sequence
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from mroi_plugin.utils import register_all_modules
 from mroi_plugin.utils.config_rois import set_num_rois
@@ -124,7 +124,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'plus one loader worker, so 2 fill 2 cores)')
     parser.add_argument('--plot', default='', help='PNG of errors vs RoI count (default: '
                         'WORK_DIR/ablation_rois.png; "none" to skip)')
-    parser.add_argument('--cfg-options', nargs='+', default=[],
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='extra key=value overrides for every variant (tools/train.py form)')
     args = parser.parse_args(argv)
     if args.jobs < 1:
@@ -270,10 +270,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, object]]:
     register_all_modules(init_default_scope=False)
     base = base_config(args)
     if args.cfg_options:
-        from mmengine.config import DictAction
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--o', nargs='+', action=DictAction)
-        base.merge_from_dict(parser.parse_args(['--o', *args.cfg_options]).o)
+        base.merge_from_dict(args.cfg_options)
     os.makedirs(args.work_dir, exist_ok=True)
     # Render the data once, before the variants race to do it.
     from mroi_plugin.apis.prepare_data import prepare_data
