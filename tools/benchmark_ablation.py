@@ -120,8 +120,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, help='training batch size')
     parser.add_argument('--seed', type=int, default=0, help='training seed of every variant')
     parser.add_argument('--jobs', type=int, default=2,
-                        help='variants trained at once (default 2: each run is one torch thread '
-                        'plus one loader worker, so 2 fill 2 cores)')
+                        help='variants trained at once (default 2); each gets an equal share '
+                        'of the CPU cores as torch threads (TorchThreadsHook)')
     parser.add_argument('--plot', default='', help='PNG of errors vs RoI count (default: '
                         'WORK_DIR/ablation_rois.png; "none" to skip)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -157,6 +157,11 @@ def base_config(args: argparse.Namespace) -> Config:
             if scheduler.get('type') == 'MultiStepLR' and scheduler.get('by_epoch', True):
                 scheduler.milestones = [max(1, round(epochs * 0.8))]
     cfg.randomness = dict(seed=args.seed)
+    # Parallel runs with the config's own thread count would oversubscribe the cores.
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    for hook in cfg.get('custom_hooks') or []:
+        if hook.get('type') == 'TorchThreadsHook':
+            hook.num_threads = threads
     return cfg
 
 

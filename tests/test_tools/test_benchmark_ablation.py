@@ -34,6 +34,14 @@ def test_base_config_applies_budget_and_seed(base):
     assert base.randomness == dict(seed=3)
 
 
+@pytest.mark.parametrize('cpus, jobs, threads', [(2, 2, 1), (16, 4, 4), (2, 4, 1), (8, 1, 8)])
+def test_parallel_jobs_share_the_cores(cpus, jobs, threads, monkeypatch):
+    monkeypatch.setattr(ablation.os, 'cpu_count', lambda: cpus)
+    cfg = ablation.base_config(ablation.parse_args(['--jobs', str(jobs)]))
+    hooks = [h for h in cfg.custom_hooks if h.type == 'TorchThreadsHook']
+    assert [h.num_threads for h in hooks] == [threads]
+
+
 def test_each_variant_changes_one_thing(base):
     full = _flat(ablation.variant_config(base, 'mroi'))
     assert full == _flat(base)

@@ -46,6 +46,14 @@ class MultiRoIHMR(BaseModel):
             ``(B*N, D)``. Defaults to ``GlobalAveragePooling``.
         neck (dict, optional): RoI fusion neck; None uses ``F_i = f_i`` and
             ``F̄ = mean_i f_i``.
+        contrastive_pooling (dict, optional): Pooling of the backbone output
+            that ``loss_contrastive`` sees, when it must differ from
+            ``feature_pooling``. None (default) gives the loss the head's pooled
+            features, which with ``GlobalAveragePooling`` is the paper's set-up.
+            A layout-keeping ``feature_pooling`` (``SpatialFlattenPooling``)
+            needs ``dict(type='GlobalAveragePooling')`` here: SupCon makes the
+            features of a person's RoIs equal, and on a flattened grid that
+            erases where the limbs are in each crop (README "Quickstart").
         loss_keypoints2d, loss_keypoints3d, loss_vertices, loss_smpl_pose,
         loss_smpl_betas, loss_camera_consistency, loss_contrastive (dict,
             optional): Loss configs; None switches the term off.
@@ -61,6 +69,7 @@ class MultiRoIHMR(BaseModel):
                  body_model: ConfigType,
                  feature_pooling: OptConfigType = None,
                  neck: OptConfigType = None,
+                 contrastive_pooling: OptConfigType = None,
                  loss_keypoints2d: OptConfigType = None,
                  loss_keypoints3d: OptConfigType = None,
                  loss_vertices: OptConfigType = None,
@@ -79,6 +88,8 @@ class MultiRoIHMR(BaseModel):
         self.backbone = MODELS.build(backbone)
         self.feature_pooling = MODELS.build(feature_pooling)
         self.neck = MODELS.build(neck) if neck is not None else None
+        self.contrastive_pooling = (
+            MODELS.build(contrastive_pooling) if contrastive_pooling is not None else None)
         self.head = MODELS.build(head)
         self.body_model = MODELS.build(body_model)
         losses = dict(
@@ -100,17 +111,27 @@ class MultiRoIHMR(BaseModel):
     # ------------------------------------------------------------------ forward
     def extract_feat(self, inputs: Tensor, num_people: int) -> Tensor:
         """Backbone + pooling: ``(B*N, 3, H, W)`` -> ``(B, N, D)``."""
+        return self._extract_feats(inputs, num_people)[0]
+
+    def _extract_feats(self, inputs: Tensor,
+                       num_people: int) -> Tuple[Tensor, Optional[Tensor]]:
+        """Head features ``(B, N, D)`` and, with ``contrastive_pooling``, the
+        contrastive loss's own ``(B, N, D')`` (else None) from one backbone pass."""
         if inputs.shape[0] % num_people:
             raise ValueError(
                 f'{inputs.shape[0]} crops cannot be split among {num_people} people.')
-        pooled = self.feature_pooling(self.backbone(inputs))
-        return pooled.view(num_people, inputs.shape[0] // num_people, -1)
+        maps = self.backbone(inputs)
+        shape = (num_people, inputs.shape[0] // num_people, -1)
+        contrastive_feats = None
+        if self.contrastive_pooling is not None:
+            contrastive_feats = self.contrastive_pooling(maps).view(shape)
+        return self.feature_pooling(maps).view(shape), contrastive_feats
 
     def _predict_raw(self, inputs: Tensor,
                      data_samples: Sequence[BaseDataElement]) -> Tuple[dict, dict]:
         """Run the network and the body model; returns (predictions, batch)."""
         batch = stack_data_samples(data_samples, _ROI_KEYS + _CAMERA_KEYS, inputs.device)
-        feats = self.extract_feat(inputs, len(data_samples))
+        feats, contrastive_feats = self._extract_feats(inputs, len(data_samples))
         if self.neck is not None:
             roi_feats, shared_feat = self.neck(feats, batch['bbox_info'])
         else:
@@ -129,6 +150,7 @@ class MultiRoIHMR(BaseModel):
             keypoints.unsqueeze(1).expand(-1, num_rois, -1, -1), cam_full, focal, principal)
         preds.update(
             feats=feats,
+            contrastive_feats=feats if contrastive_feats is None else contrastive_feats,
             vertices=body['vertices'],
             keypoints3d=keypoints,
             cam_full=cam_full,
@@ -198,7 +220,7 @@ class MultiRoIHMR(BaseModel):
                 preds['pred_cam_crop'], batch['roi_centers'], batch['roi_sizes'],
                 batch['focal_length'], batch['principal_point'])
         if self.loss_contrastive is not None:
-            losses['loss_contrastive'] = self.loss_contrastive(preds['feats'])
+            losses['loss_contrastive'] = self.loss_contrastive(preds['contrastive_feats'])
         return losses
 
     def parse_losses(self, losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, Tensor]]:
