@@ -69,6 +69,7 @@ def test_cliff_variant_is_clif_on_the_same_backbone_and_data(base):
     assert cfg.model.head.in_channels == base.model.head.in_channels
     assert cfg.model.head.scale_param == base.model.head.camera_decoder.scale_param
     assert cfg.model.loss_camera_consistency is None and cfg.model.loss_contrastive is None
+    assert cfg.model.contrastive_pooling is None
     assert _crop_rois(cfg) == {1}
     assert cfg.model.backbone == base.model.backbone
     assert cfg.train_dataloader.dataset.ann_file == base.train_dataloader.dataset.ann_file
