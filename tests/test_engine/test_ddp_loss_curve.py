@@ -33,7 +33,6 @@ give (measured on this test: per-process BatchNorm statistics 0.26, the
 contrastive loss with only the local RoIs as anchors, the usual implementation,
 8e-3), and the loss moves by ~1e-1 relative from step to step.
 """
-import os
 
 import pytest
 import torch
@@ -42,6 +41,7 @@ from mmengine.config import Config
 
 # Spawned workers unpickle their function by module name: it lives in a module
 # importable as ``tests.test_engine.ddp_helpers`` from the repository root.
+from tests.dist_utils import free_port
 from tests.test_engine.ddp_helpers import ddp_worker, train_and_record
 
 from .conftest import tiny_config
@@ -69,7 +69,7 @@ def test_two_processes_follow_the_single_process_loss_curve(tiny_data, tmp_path)
     ddp_config = tmp_path / 'ddp.py'
     _config(tiny_data, tmp_path / 'ddp', batch_size=4).dump(str(ddp_config))
     out = tmp_path / 'ddp_losses.pt'
-    port = str(29500 + os.getpid() % 1000 + 7)
+    port = str(free_port())
     mp.spawn(ddp_worker, args=(2, str(ddp_config), port, str(out)), nprocs=2)
     ddp = torch.load(out)
 

@@ -11,6 +11,7 @@ import torch
 from mmengine.runner import Runner
 
 from mroi_plugin.utils import register_all_modules
+from tests.dist_utils import free_port
 from tests.tiny_configs import REPO
 
 from .conftest import tiny_config
@@ -85,7 +86,7 @@ def test_dist_train_two_cpu_processes(tiny_data, tmp_path):
     cfg = tiny_config(tiny_data, tmp_path / 'work', max_iters=4)
     path = _dump(cfg, tmp_path)
     result = _run(['bash', str(REPO / 'tools' / 'dist_train.sh'), path, '2'], cwd=tmp_path,
-                  env=dict(PORT=str(29500 + os.getpid() % 1000)))
+                  env=dict(PORT=str(free_port())))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     logs = result.stdout + result.stderr
     assert 'Distributed launcher: pytorch' in logs or 'distributed: True' in logs

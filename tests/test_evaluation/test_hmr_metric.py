@@ -3,7 +3,6 @@ import importlib
 import json
 import math
 import pickle
-import socket
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -16,6 +15,7 @@ from mroi_plugin.body_models import SMPL, get_keypoint_names
 from mroi_plugin.evaluation import HMRMetric
 from mroi_plugin.registry import METRICS
 from mroi_plugin.structures import HMRDataSample
+from tests.dist_utils import free_port
 
 NUM_VERTS = 6890
 SMPL_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
@@ -380,12 +380,6 @@ def test_configurable_joint_set(model_dir):
 
 
 # --------------------------------------------------------------------------- DDP
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def _ddp_worker(rank: int, world_size: int, port: int, data_file: str, out_dir: str) -> None:
     import torch.distributed as dist
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
@@ -431,7 +425,7 @@ def test_two_gloo_processes_give_the_single_process_numbers(model_dir, models, t
     # import it by file name from a sys.path entry they inherit.
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     worker = importlib.import_module(Path(__file__).stem)._ddp_worker
-    torch.multiprocessing.spawn(worker, args=(2, _free_port(), str(data_file),
+    torch.multiprocessing.spawn(worker, args=(2, free_port(), str(data_file),
                                                    str(tmp_path)), nprocs=2, join=True)
     # The ground-truth meshes are float32 and made in batches of different sizes (4 + 3
     # here, 2 at a time per rank), so results agree to float32 rounding (~1e-7), not bit
