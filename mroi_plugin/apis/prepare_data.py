@@ -78,30 +78,34 @@ def _write_mean_params(out_dir: str, overwrite: bool = False) -> None:
 
 def _prepare_synthetic(out_dir: str, body_model_dir: str, **kwargs) -> None:
     marker = osp.join(out_dir, _MARKER)
+    from mroi_plugin.datasets.synthetic import DATA_VERSION, generate_synthetic_dataset
+
     # Compare as the marker stores them: JSON has no tuples, so (320, 240) reads back as
     # [320, 240] and would otherwise look like a change and regenerate the data every run.
     kwargs = json.loads(json.dumps(kwargs))
+    # The generator's version is part of what the data depend on: a folder rendered by an
+    # older mroi (no version recorded) is rendered again.
+    record = dict(kwargs, data_version=DATA_VERSION)
     if osp.exists(marker):
         written = _marker_args(marker)
-        if written == kwargs:
+        if written == record:
             _write_mean_params(out_dir)
             return
         if _is_writer():
             print_log(
-                f'{out_dir} was generated with {written}; the config asks for {kwargs}, so it '
+                f'{out_dir} was generated with {written}; this mroi renders {record}, so it '
                 'is generated again (the generator is deterministic: same args, same data).',
                 logger='current', level=30)
             os.remove(marker)
     if not _is_writer():
-        _wait_for(marker, kwargs)
+        _wait_for(marker, record)
         return
-    from mroi_plugin.datasets.synthetic import generate_synthetic_dataset
     print_log(f'Generating the synthetic dataset in {out_dir} ({kwargs})', logger='current')
     start = time.time()
     generate_synthetic_dataset(out_dir, body_model_dir=body_model_dir, **kwargs)
     _write_mean_params(out_dir, overwrite=True)
     with open(marker, 'w') as f:
-        json.dump(dict(args=kwargs), f)
+        json.dump(dict(args=record), f)
     print_log(f'Synthetic dataset ready in {time.time() - start:.1f} s', logger='current')
 
 

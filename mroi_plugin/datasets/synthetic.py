@@ -58,13 +58,18 @@ from mroi_plugin.geometry import (
 from mroi_plugin.visualization.mesh_renderer import render_mesh
 
 __all__ = [
-    'SPLITS', 'GENDERS', 'DEFAULT_BODY_MODEL_DIR', 'BODY_MODEL_FILES', 'H36M_REGRESSOR_FILE',
+    'DATA_VERSION', 'SPLITS', 'GENDERS', 'DEFAULT_BODY_MODEL_DIR', 'BODY_MODEL_FILES',
+    'H36M_REGRESSOR_FILE',
     'SyntheticOptions', 'SyntheticSample', 'SyntheticBodyModels', 'load_synthetic_body_models',
     'sample_body_pose', 'sample_global_orient', 'sample_background', 'sample_person_colors',
     'render_synthetic_sample', 'sample_rng', 'prepare_body_model_dir',
     'generate_synthetic_dataset'
 ]
 
+# Bump whenever the same options render different images or annotations, so that
+# prepare_data re-renders a folder written by an older mroi instead of training on it.
+# 2: front-of-torso print, distractor clutter and the max_yaw option.
+DATA_VERSION = 2
 SPLITS = ('train', 'val', 'test')
 GENDERS = ('neutral', 'male', 'female')
 DEFAULT_BODY_MODEL_DIR = osp.join('data', 'body_models', 'standin')

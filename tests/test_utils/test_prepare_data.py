@@ -27,10 +27,32 @@ def test_writes_once_and_regenerates_when_the_arguments_change(tmp_path, monkeyp
     assert len(calls) == 1
     marker = json.loads((tmp_path / 'syn' / '.mroi_prepared.json').read_text())
     assert marker['args'] == dict(num_train=4, num_val=0, num_test=2, seed=0,
-                                  image_size=[32, 24])
+                                  image_size=[32, 24], data_version=synthetic.DATA_VERSION)
     spec['synthetic_dataset']['num_train'] = 8
     prepare_data(Config(dict(prepare_data=spec)))
     assert len(calls) == 2 and calls[-1]['num_train'] == 8
+    # A newer generator renders the same options differently: the folder is re-rendered,
+    # and the generator itself never sees the version.
+    monkeypatch.setattr(synthetic, 'DATA_VERSION', synthetic.DATA_VERSION + 1)
+    prepare_data(Config(dict(prepare_data=spec)))
+    assert len(calls) == 3 and 'data_version' not in calls[-1]
+    prepare_data(Config(dict(prepare_data=spec)))
+    assert len(calls) == 3
+
+
+def test_a_folder_from_before_the_version_marker_is_rendered_again(tmp_path, monkeypatch):
+    import mroi_plugin.datasets.synthetic as synthetic
+    calls = []
+    monkeypatch.setattr(synthetic, 'generate_synthetic_dataset',
+                        lambda out_dir, body_model_dir, **kwargs: calls.append(kwargs))
+    args = dict(num_train=4, num_val=0, num_test=2, seed=0, image_size=[32, 24])
+    (tmp_path / 'syn').mkdir()
+    (tmp_path / 'syn' / '.mroi_prepared.json').write_text(json.dumps(dict(args=args)))
+    (tmp_path / 'body').mkdir()
+    spec = dict(synthetic_dataset=dict(out_dir=str(tmp_path / 'syn'),
+                                       body_model_dir=str(tmp_path / 'body'), **args))
+    prepare_data(Config(dict(prepare_data=spec)))
+    assert calls == [args]
 
 
 def test_unknown_entries_are_rejected():
