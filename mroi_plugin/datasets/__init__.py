@@ -3,6 +3,7 @@ from .human_data import BadSampleError, HumanDataError, HumanDataFile
 from .human_data_dataset import HumanDataDataset
 from .mixing import MixedRatioSampler
 from .sample_seed import SampleIndex, seeded_random_state
+from .seeded_concat_dataset import SeededConcatDataset
 from .seeded_sampler import SeededSampler
 from .transforms import *  # noqa: F401,F403
 
@@ -13,5 +14,6 @@ from .transforms.loading import ImageLoadError, LoadImage
 __all__ = [
     'HumanDataFile', 'HumanDataError', 'BadSampleError', 'HumanDataDataset',
     'MixedRatioSampler', 'LoadImage', 'ImageLoadError', 'SampleIndex', 'SeededSampler',
+    'SeededConcatDataset',
     'seeded_random_state'
 ]

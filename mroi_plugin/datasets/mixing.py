@@ -9,6 +9,8 @@ from torch.utils.data import Sampler
 
 from mroi_plugin.registry import DATA_SAMPLERS
 
+from .sample_seed import SampleIndex
+
 __all__ = ['MixedRatioSampler']
 
 
@@ -142,9 +144,15 @@ class MixedRatioSampler(Sampler):
             order = torch.argsort(torch.cat(keys), stable=True)
         return indices[order].tolist()
 
-    def __iter__(self) -> Iterator[int]:
-        """Indices of this rank for the current epoch."""
-        return iter(self.global_indices()[self.rank:self.total_size:self.world_size])
+    def __iter__(self) -> Iterator[SampleIndex]:
+        """Indices of this rank for the current epoch, tagged with seed and epoch.
+
+        A ``SeededConcatDataset`` seeds each sample's augmentation from the tag
+        (bit-identical resume); mmengine's ``ConcatDataset`` reads them as ints.
+        """
+        seed, epoch = self.seed, self.epoch
+        return (SampleIndex(index, seed, epoch)
+                for index in self.global_indices()[self.rank:self.total_size:self.world_size])
 
     def __len__(self) -> int:
         """The number of indices this rank yields per epoch."""

@@ -23,9 +23,10 @@ class SeededSampler(DefaultSampler):
     the run was interrupted and resumed — which is what makes a resumed run
     reach bit-identical weights (``tests/test_engine/test_kill_and_resume.py``).
 
-    A dataset without ``SampleIndex`` support (e.g. wrapped in a
-    ``ConcatDataset``, which turns the index into a plain ``int``) falls back to
-    the workers' global generators, i.e. mmengine's behaviour.
+    A dataset without ``SampleIndex`` support (e.g. mmengine's
+    ``ConcatDataset``, which turns the index into a plain ``int``; use
+    ``SeededConcatDataset``) falls back to the workers' global generators,
+    i.e. mmengine's behaviour.
 
     Args: as :class:`mmengine.dataset.DefaultSampler` (``dataset``,
         ``shuffle=True``, ``seed=None``, ``round_up=True``).

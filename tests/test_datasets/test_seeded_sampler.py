@@ -1,4 +1,5 @@
-"""SeededSampler: a sample's augmentation depends only on (seed, epoch, index)."""
+"""SeededSampler / SeededConcatDataset: a sample's augmentation depends only on
+(seed, epoch, index)."""
 import os.path as osp
 import pickle
 import random
@@ -6,10 +7,17 @@ import sys
 
 import numpy as np
 import torch
-from mmengine.dataset import DefaultSampler
+from mmengine.dataset import ConcatDataset, DefaultSampler
 from torch.utils.data import DataLoader
 
-from mroi_plugin.datasets import HumanDataDataset, SampleIndex, SeededSampler, seeded_random_state
+from mroi_plugin.datasets import (
+    HumanDataDataset,
+    MixedRatioSampler,
+    SampleIndex,
+    SeededConcatDataset,
+    SeededSampler,
+    seeded_random_state,
+)
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from humandata_factory import write_dataset  # noqa: E402
@@ -85,3 +93,59 @@ def test_augmentation_does_not_depend_on_workers(tmp_path):
     np.random.seed(3)
     in_workers = _draws(dataset, DefaultSampler, num_workers=2, persistent_workers=True)
     assert in_main != in_workers
+
+
+# ------------------------------------------------------- mixed datasets
+def _mixed(tmp_path) -> SeededConcatDataset:
+    """Two 10-sample parts (same annotations, so only the seeding tells them apart)."""
+    return SeededConcatDataset([_dataset(tmp_path / 'a'), _dataset(tmp_path / 'b')])
+
+
+def _mixed_draws(dataset, epochs=2, **loader_kwargs):
+    sampler = MixedRatioSampler(dataset, ratios=[0.5, 0.5], seed=3)
+    loader = DataLoader(dataset, batch_size=4, sampler=sampler, collate_fn=list,
+                        **loader_kwargs)
+    seen = []
+    for epoch in range(epochs):
+        sampler.set_epoch(epoch)
+        seen.append([(s['sample_idx'], s['draw']) for batch in loader for s in batch])
+    return seen
+
+
+def test_mixed_ratio_sampler_tags_its_indices(tmp_path):
+    sampler = MixedRatioSampler(_mixed(tmp_path), ratios=[0.5, 0.5], seed=3)
+    sampler.set_epoch(4)
+    indices = list(sampler)
+    assert all(isinstance(i, SampleIndex) and (i.seed, i.epoch) == (3, 4) for i in indices)
+    assert [int(i) for i in indices] == sampler.global_indices()
+
+
+def test_seeded_concat_draws_from_seed_epoch_and_global_index(tmp_path):
+    dataset = _mixed(tmp_path)
+    # Sample 3 of each part: the same local index, different global ones (3 and 13).
+    first = dataset[SampleIndex(3, seed=3, epoch=0)]['draw']
+    np.random.seed(123)  # whatever the process drew before does not matter
+    assert dataset[SampleIndex(3, seed=3, epoch=0)]['draw'] == first
+    with seeded_random_state((3, 0, 3)):
+        expected = (float(np.random.rand()), random.random(), float(torch.rand(1)))
+    assert first == expected
+    assert dataset[SampleIndex(13, seed=3, epoch=0)]['draw'] != first
+    assert dataset[SampleIndex(3, seed=3, epoch=1)]['draw'] != first
+    # A plain int keeps ConcatDataset's behaviour: the process's global generators.
+    np.random.seed(5)
+    plain = dataset[3]['draw'][0]
+    np.random.seed(5)
+    assert plain == float(np.random.rand())
+
+
+def test_mixed_augmentation_does_not_depend_on_workers(tmp_path):
+    dataset = _mixed(tmp_path)
+    reference = _mixed_draws(dataset)
+    assert len(reference) == 2 and len(reference[0]) == 10
+    assert _mixed_draws(dataset, num_workers=2, persistent_workers=True) == reference
+    # mmengine's ConcatDataset drops the tags: its draws depend on the loading process.
+    plain = ConcatDataset(list(dataset.datasets))
+    np.random.seed(3)
+    in_main = _mixed_draws(plain)
+    np.random.seed(3)
+    assert _mixed_draws(plain, num_workers=2, persistent_workers=True) != in_main

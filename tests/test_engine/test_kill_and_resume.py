@@ -14,8 +14,8 @@ What has to be restored or reproduced for that, and where it comes from:
 - the dropout masks: ``IterationSeedHook`` reseeds the generators from
   ``(seed, iteration, rank)`` before every step; without it the resumed run's
   generators restart from the seed and the weights differ;
-- the arithmetic: ``randomness.deterministic=True`` and one torch thread
-  (``TorchThreadsHook``) in both runs.
+- the arithmetic: ``randomness.deterministic=True`` and the same torch thread
+  count (``TorchThreadsHook``) in both runs.
 
 Epoch-based training resumes bit-identically from the checkpoints written at
 the end of an epoch (mmengine restarts the interrupted epoch from its first

@@ -44,8 +44,10 @@ train_dataloader = dict(
     num_workers=8,
     persistent_workers=True,
     sampler=dict(type='MixedRatioSampler', ratios=[0.5, 0.197, 0.103, 0.2], shuffle=True),
+    # SeededConcatDataset: ConcatDataset that keeps MixedRatioSampler's (seed, epoch)
+    # tags, so augmentation is a function of the sample and a resumed run is bit-identical.
     dataset=dict(
-        type='ConcatDataset',
+        type='SeededConcatDataset',
         datasets=[
             _dataset('h36m', 'h36m_train.npz', 'h36m', train_pipeline),
             _dataset('coco', 'coco_2014_train.npz', 'coco', train_pipeline),
