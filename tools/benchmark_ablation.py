@@ -2,7 +2,7 @@
 
 Example::
 
-    python tools/benchmark_ablation.py                        # 2 CPU cores, about 45 minutes
+    python tools/benchmark_ablation.py                        # 2 CPU cores, about an hour
     python tools/benchmark_ablation.py --variants cliff mroi  # a subset
     python tools/benchmark_ablation.py --epochs 30 --num-train 20000 --jobs 4   # GPU machine
 
