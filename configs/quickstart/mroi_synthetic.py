@@ -5,7 +5,8 @@
 # 5 RoIs and evaluates MPJPE / PA-MPJPE / PVE on the synthetic test split.
 # What it takes for a from-scratch CPU run of minutes to learn the pose at all
 # (each found by measurement; see README "Quickstart"): log crop scales, a
-# position-keeping pooling, a ReLU regressor, lr 1e-3 and a small betas weight.
+# position-keeping pooling, a ReLU regressor, lr 1e-3, a small betas weight and a
+# contrastive loss that sees the spatial mean of the features, not their layout.
 # Numbers on the stand-in body model are NOT SMPL results.
 _base_ = ['../_base_/default_runtime.py']
 
