@@ -111,27 +111,34 @@ class MultiRoIHMR(BaseModel):
     # ------------------------------------------------------------------ forward
     def extract_feat(self, inputs: Tensor, num_people: int) -> Tensor:
         """Backbone + pooling: ``(B*N, 3, H, W)`` -> ``(B, N, D)``."""
-        return self._extract_feats(inputs, num_people)[0]
+        return self._extract_feats(inputs, num_people, contrastive=False)[0]
 
-    def _extract_feats(self, inputs: Tensor,
-                       num_people: int) -> Tuple[Tensor, Optional[Tensor]]:
-        """Head features ``(B, N, D)`` and, with ``contrastive_pooling``, the
-        contrastive loss's own ``(B, N, D')`` (else None) from one backbone pass."""
+    def _extract_feats(self, inputs: Tensor, num_people: int,
+                       contrastive: bool) -> Tuple[Tensor, Optional[Tensor]]:
+        """Head features ``(B, N, D)`` and, if ``contrastive``, the features the
+        contrastive loss sees (``(B, N, D')`` from ``contrastive_pooling``, else
+        the head's), from one backbone pass; None when not asked for, so that
+        inference does not pay for the loss's pooling."""
         if inputs.shape[0] % num_people:
             raise ValueError(
                 f'{inputs.shape[0]} crops cannot be split among {num_people} people.')
         maps = self.backbone(inputs)
         shape = (num_people, inputs.shape[0] // num_people, -1)
-        contrastive_feats = None
-        if self.contrastive_pooling is not None:
-            contrastive_feats = self.contrastive_pooling(maps).view(shape)
-        return self.feature_pooling(maps).view(shape), contrastive_feats
+        feats = self.feature_pooling(maps).view(shape)
+        if not contrastive:
+            return feats, None
+        if self.contrastive_pooling is None:
+            return feats, feats
+        return feats, self.contrastive_pooling(maps).view(shape)
 
-    def _predict_raw(self, inputs: Tensor,
-                     data_samples: Sequence[BaseDataElement]) -> Tuple[dict, dict]:
-        """Run the network and the body model; returns (predictions, batch)."""
+    def _predict_raw(self, inputs: Tensor, data_samples: Sequence[BaseDataElement],
+                     contrastive: bool = False) -> Tuple[dict, dict]:
+        """Run the network and the body model; returns (predictions, batch).
+
+        ``contrastive`` adds ``contrastive_feats`` (the contrastive loss's input).
+        """
         batch = stack_data_samples(data_samples, _ROI_KEYS + _CAMERA_KEYS, inputs.device)
-        feats, contrastive_feats = self._extract_feats(inputs, len(data_samples))
+        feats, contrastive_feats = self._extract_feats(inputs, len(data_samples), contrastive)
         if self.neck is not None:
             roi_feats, shared_feat = self.neck(feats, batch['bbox_info'])
         else:
@@ -150,12 +157,13 @@ class MultiRoIHMR(BaseModel):
             keypoints.unsqueeze(1).expand(-1, num_rois, -1, -1), cam_full, focal, principal)
         preds.update(
             feats=feats,
-            contrastive_feats=feats if contrastive_feats is None else contrastive_feats,
             vertices=body['vertices'],
             keypoints3d=keypoints,
             cam_full=cam_full,
             keypoints2d_crop=image_to_normalized_crop(keypoints2d, batch['roi_centers'],
                                                       batch['roi_sizes']))
+        if contrastive_feats is not None:
+            preds['contrastive_feats'] = contrastive_feats
         return preds, batch
 
     def forward(self,
@@ -176,7 +184,7 @@ class MultiRoIHMR(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            return self._predict_raw(inputs, data_samples)[0]
+            return self._predict_raw(inputs, data_samples, contrastive=True)[0]
         raise ValueError(f"Invalid mode '{mode}': use 'loss', 'predict' or 'tensor'.")
 
     # --------------------------------------------------------------------- loss
@@ -186,7 +194,8 @@ class MultiRoIHMR(BaseModel):
             sample.metainfo.get('img_path', sample.metainfo.get('sample_idx', '?'))
             for sample in data_samples
         ]
-        preds, batch = self._predict_raw(inputs, data_samples)
+        preds, batch = self._predict_raw(
+            inputs, data_samples, contrastive=self.loss_contrastive is not None)
         batch.update(stack_data_samples(data_samples, _TARGET_KEYS, inputs.device))
         num_rois = preds['cam_full'].shape[1]
         losses = {}
