@@ -15,7 +15,7 @@ from mmengine.config import Config
 from mmengine.evaluator import DumpResults
 
 from mroi_plugin.apis import add_launch_args, build_runner, default_work_dir, load_config
-from mroi_plugin.utils import register_all_modules
+from mroi_plugin.utils import destroy_distributed, register_all_modules
 
 # Checkpoints mmengine can read from somewhere other than the local disk.
 _REMOTE_PREFIXES = ('http://', 'https://', 's3://', 'petrel://', 'open-mmlab://', 'torchvision://',
@@ -87,7 +87,10 @@ def main() -> None:
         out_dir = osp.dirname(osp.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
-    runner.test()
+    try:
+        runner.test()
+    finally:
+        destroy_distributed()
 
 
 if __name__ == '__main__':

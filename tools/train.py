@@ -10,7 +10,7 @@ import os.path as osp
 from mmengine.config import Config
 
 from mroi_plugin.apis import add_launch_args, build_runner, default_work_dir, load_config
-from mroi_plugin.utils import register_all_modules
+from mroi_plugin.utils import destroy_distributed, register_all_modules
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,7 +64,10 @@ def main() -> None:
     register_all_modules(init_default_scope=False)
     cfg = build_config(args)
     runner = build_runner(cfg, args.launcher)
-    runner.train()
+    try:
+        runner.train()
+    finally:
+        destroy_distributed()
 
 
 if __name__ == '__main__':

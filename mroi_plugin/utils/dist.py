@@ -12,7 +12,7 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-__all__ = ['prepare_distributed_for_cpu']
+__all__ = ['prepare_distributed_for_cpu', 'destroy_distributed']
 
 
 def prepare_distributed_for_cpu(cfg: Config, launcher: str) -> bool:
@@ -54,3 +54,15 @@ def prepare_distributed_for_cpu(cfg: Config, launcher: str) -> bool:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def destroy_distributed() -> None:
+    """Shut down the default process group, if any, before the process exits.
+
+    mmengine never does. Left to interpreter shutdown, gloo's worker threads
+    can be destroyed while still joinable: the C++ runtime then aborts
+    (``terminate called without an active exception``, SIGABRT), and torchrun
+    reports a failed run after training and evaluation have finished.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
