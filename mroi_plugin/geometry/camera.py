@@ -20,7 +20,8 @@ __all__ = [
     'default_principal_point', 'compute_bbox_info', 'cam_crop_to_full', 'cam_full_to_crop',
     'perspective_projection', 'weak_perspective_projection', 'image_to_normalized_crop',
     'normalized_crop_to_image', 'bbox_xyxy_to_roi', 'CROP_SCALE_PARAMS', 'decode_crop_camera',
-    'encode_crop_camera'
+    'encode_crop_camera', 'transfer_crop_camera', 'relative_roi_layout', 'carry_crop_camera',
+    'fuse_full_cameras', 'ROI_LAYOUT_CHANNELS'
 ]
 
 # CLIFF's normalised bbox_info. The constants are statistics of Human3.6M boxes (CLIFF's
@@ -45,6 +46,9 @@ MIN_DEPTH = 1e-6
 
 # How a regressor's raw output encodes the crop scale ``s`` (see decode_crop_camera).
 CROP_SCALE_PARAMS = ('linear', 'log')
+# A RoI's place relative to the original box: (log size ratio, centre offset x, y); see
+# relative_roi_layout.
+ROI_LAYOUT_CHANNELS = 3
 
 
 def _clamp_magnitude(x: Tensor, min_abs: float) -> Tensor:
@@ -390,3 +394,136 @@ def encode_crop_camera(cam_crop: ArrayLike, scale_param: str = 'linear') -> Arra
         raise ValueError('encode_crop_camera: scale_param=\'log\' needs a positive crop scale s, '
                          f'got min {float(scale.min())}; start the camera at a positive s.')
     return torch.cat([scale.log(), cam_crop[..., 1:]], dim=-1)
+
+
+
+@array_function('cam_crop', 'src_center', 'src_size', 'dst_center', 'dst_size')
+def transfer_crop_camera(cam_crop: ArrayLike,
+                         src_center: ArrayLike,
+                         src_size: ArrayLike,
+                         dst_center: ArrayLike,
+                         dst_size: ArrayLike,
+                         eps: float = MIN_BBOX_SCALE) -> ArrayLike:
+    """Carry a crop camera from one RoI to another RoI of the same image.
+
+    It is :func:`cam_crop_to_full` on the source box followed by :func:`cam_full_to_crop` on
+    the destination box, in closed form: the focal length and the principal point cancel, so
+    only the two boxes matter::
+
+        s' = s b / b'
+        t' = t + 2 (c - c') / (b s)
+
+    A body seen by RoI ``src`` with camera ``(s, t)`` is therefore seen by RoI ``dst`` with
+    ``(s', t')``; the camera-consistency loss is zero between the two. ``|b s|`` is clamped
+    to at least ``eps`` keeping its sign, as in :func:`cam_crop_to_full`.
+
+    Args:
+        cam_crop (Tensor | ndarray): ``(.., 3)`` crop camera ``(s, tx, ty)`` of the source RoI.
+        src_center (Tensor | ndarray): ``(.., 2)`` source RoI centre, pixels.
+        src_size (Tensor | ndarray): ``(..)`` source RoI size ``b`` (height), pixels.
+        dst_center (Tensor | ndarray): ``(.., 2)`` destination RoI centre, pixels.
+        dst_size (Tensor | ndarray): ``(..)`` destination RoI size ``b'``, pixels.
+        eps (float): Smallest ``|b s|``, pixels per metre.
+
+    Returns:
+        Tensor | ndarray: ``(.., 3)`` crop camera of the destination RoI.
+    """
+    check_last_dim(cam_crop, (3, ), 'cam_crop', 'transfer_crop_camera')
+    check_last_dim(src_center, (2, ), 'src_center', 'transfer_crop_camera')
+    check_last_dim(dst_center, (2, ), 'dst_center', 'transfer_crop_camera')
+    scale, trans_xy = cam_crop[..., :1], cam_crop[..., 1:]
+    bs = _clamp_magnitude(src_size.unsqueeze(-1) * scale, eps)
+    trans_xy_dst = trans_xy + 2 * (src_center - dst_center) / bs
+    return cat_broadcast([bs / dst_size.unsqueeze(-1), trans_xy_dst])
+
+
+@array_function('roi_centers', 'roi_sizes')
+def relative_roi_layout(roi_centers: ArrayLike, roi_sizes: ArrayLike) -> ArrayLike:
+    """Where each RoI of a person lies relative to the original box (RoI 0).
+
+    ``[log(b_k / b_0), (cx_k - cx_0) / b_0, (cy_k - cy_0) / b_0]``: invariant to the image's
+    resolution, the box's size and place and the focal length, so it names a RoI by its role
+    (e.g. "the 1.5x box shifted right") wherever the person stands. RoI 0 gives zeros.
+
+    Args:
+        roi_centers (Tensor | ndarray): ``(.., N, 2)`` RoI centres, pixels.
+        roi_sizes (Tensor | ndarray): ``(.., N)`` RoI sizes ``b`` (heights), pixels, > 0.
+
+    Returns:
+        Tensor | ndarray: ``(.., N, 3)`` layout (dimensionless).
+    """
+    check_last_dim(roi_centers, (2, ), 'roi_centers', 'relative_roi_layout')
+    if roi_sizes.shape != roi_centers.shape[:-1]:
+        raise ValueError(f'relative_roi_layout(): roi_sizes must have shape '
+                         f'{tuple(roi_centers.shape[:-1])} to match roi_centers, got '
+                         f'{tuple(roi_sizes.shape)}.')
+    size0 = roi_sizes[..., :1]
+    log_ratio = torch.log(roi_sizes / size0).unsqueeze(-1)
+    offset = (roi_centers - roi_centers[..., :1, :]) / size0.unsqueeze(-1)
+    return torch.cat([log_ratio, offset], dim=-1)
+
+
+@array_function('cam_crop', 'layout')
+def carry_crop_camera(cam_crop: ArrayLike, layout: ArrayLike,
+                      eps: float = MIN_BBOX_SCALE) -> ArrayLike:
+    """The crop camera of RoI 0 carried to every RoI of a :func:`relative_roi_layout`.
+
+    :func:`transfer_crop_camera` from the original box (centre 0, size 1 in units of
+    ``b_0``) to each RoI: ``s_k = s_0 / r_k``, ``t_k = t_0 - 2 d_k / s_0`` with
+    ``r_k = exp(layout[..., 0])`` and ``d_k = layout[..., 1:]``.
+
+    Args:
+        cam_crop (Tensor | ndarray): ``(.., 3)`` or ``(.., N, 3)`` crop camera of RoI 0 (e.g.
+            a mean camera ``(3,)``), broadcast against the layout.
+        layout (Tensor | ndarray): ``(.., N, 3)`` from :func:`relative_roi_layout`.
+        eps (float): Smallest ``|b s|`` (here in units of ``b_0``).
+
+    Returns:
+        Tensor | ndarray: ``(.., N, 3)`` crop cameras of the RoIs.
+    """
+    check_last_dim(cam_crop, (3, ), 'cam_crop', 'carry_crop_camera')
+    check_last_dim(layout, (3, ), 'layout', 'carry_crop_camera')
+    if cam_crop.dim() < layout.dim():
+        cam_crop = cam_crop.unsqueeze(-2)
+    origin = torch.zeros_like(layout[..., 1:])
+    return transfer_crop_camera(cam_crop, origin, torch.ones_like(layout[..., 0]),
+                                layout[..., 1:], layout[..., 0].exp(), eps=eps)
+
+
+@array_function('cam_full', 'weights')
+def fuse_full_cameras(cam_full: ArrayLike,
+                      weights: Optional[ArrayLike] = None,
+                      eps: float = MIN_DEPTH) -> ArrayLike:
+    """One full-image camera from several estimates of it (e.g. one per RoI).
+
+    Each estimate ``T_k`` says where the body projects, ``T_k,xy / T_k,z`` (well determined
+    by the image), and how far it is, ``T_k,z`` (the ambiguous part, whose errors are
+    multiplicative: a crop scale off by 10 % is a depth off by 10 %). The two are fused
+    separately: depth as the weighted mean of ``log T_z`` (a geometric mean, so one RoI's
+    over-estimate by a factor cancels another's under-estimate by the same factor, which an
+    arithmetic mean of translations does not), the direction as the weighted mean of
+    ``T_xy / T_z``; then ``T = (direction * depth, depth)``. Estimates that agree are returned
+    unchanged.
+
+    Args:
+        cam_full (Tensor | ndarray): ``(.., K, 3)`` translations ``(Tx, Ty, Tz)``, metres;
+            ``|Tz|`` is clamped to at least ``eps`` (a body behind the camera is fused by
+            its distance).
+        weights (Tensor | ndarray, optional): ``(.., K)`` non-negative weights; None for
+            equal weights.
+        eps (float): Smallest ``|Tz|``, metres.
+
+    Returns:
+        Tensor | ndarray: ``(.., 3)`` fused translation, metres.
+    """
+    check_last_dim(cam_full, (3, ), 'cam_full', 'fuse_full_cameras')
+    if cam_full.dim() < 2:
+        raise ValueError('fuse_full_cameras(): cam_full must have shape (..., K, 3), got '
+                         f'{tuple(cam_full.shape)}.')
+    depth = _clamp_magnitude(cam_full[..., 2:], eps)
+    if weights is None:
+        weights = torch.ones_like(depth[..., 0])
+    weights = (weights / weights.sum(dim=-1, keepdim=True)).unsqueeze(-1)
+    fused_depth = (weights * depth.abs().log()).sum(dim=-2).exp()
+    direction = (weights * cam_full[..., :2] / depth).sum(dim=-2)
+    return torch.cat([direction * fused_depth, fused_depth], dim=-1)
