@@ -8,8 +8,13 @@ inside the builder, or not at all (a key the Runner does not read is ignored).
 ``type=`` dict against the ``__init__`` signature of the class it names:
 
 - unknown arguments, reported with their full dotted key path, the component
-  type and a "did you mean" suggestion (components whose ``__init__`` takes
-  ``**kwargs`` are skipped: where those keys go is not visible here);
+  type and a "did you mean" suggestion. A component whose ``__init__`` takes
+  ``**kwargs`` is checked against where they go: the base class ``__init__``
+  it passes them to (mmengine's schedulers, ``AmpOptimWrapper``), or a known
+  target (``CheckpointHook`` -> ``Runner.save_checkpoint``, ``EMAHook`` -> its
+  averaged model); ``optim_wrapper.clip_grad`` against ``clip_grad_norm_`` or
+  ``clip_grad_value_`` as its ``type`` says. Only components whose ``**kwargs``
+  go somewhere else (e.g. ``ZeroRedundancyOptimizer``) are left unchecked;
 - unregistered ``type`` names;
 - values that contradict a simple annotation (``int``, ``float``, ``bool``,
   ``str``, ``dict``, sequences of these, ``Optional``/``Union`` of them; other
@@ -24,14 +29,16 @@ regressors, ``mean_params``, pretrained ``init_cfg`` checkpoints, ``load_from``)
 It is separate because ``prepare_data`` may create some of them first.
 Every problem found is listed in one :class:`ConfigError`.
 """
+import ast
 import collections.abc
 import difflib
 import inspect
 import os.path as osp
 import sys
+import textwrap
 import types
 import typing
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import torch
@@ -44,7 +51,10 @@ __all__ = ['ConfigError', 'validate_config', 'check_config_files', 'component_pr
 # Keys the builders pop before calling __init__, per registry name.
 _BUILDER_KEYS = {
     'optim_wrapper': {'constructor', 'paramwise_cfg'},
+    'parameter scheduler': {'convert_to_iter_based'},
 }
+# OptimWrapper pops ``clip_grad.type`` and passes the rest to one of these.
+_CLIP_GRAD = {'norm': torch.nn.utils.clip_grad_norm_, 'value': torch.nn.utils.clip_grad_value_}
 # Nested config dicts built by helpers that take extra keys (mmcv's
 # build_norm_layer pops ``requires_grad``), or by mmengine's initialiser.
 _UNCHECKED_KEYS = {'init_cfg', 'norm_cfg', 'conv_cfg'}
@@ -117,23 +127,16 @@ def _describe(annotation: Any) -> str:
     return text.replace('typing.', '').replace('NoneType', 'None')
 
 
-def _signature(cls: Callable) -> Optional[Tuple[Dict[str, inspect.Parameter], Dict[str, Any]]]:
-    """Named parameters and their resolved annotations; None if it takes ``**kwargs``."""
+def _hints(func: Callable, params: Dict[str, inspect.Parameter]) -> Dict[str, Any]:
+    """Resolved annotations of ``params``; unresolvable ones become ``empty`` (trusted)."""
     try:
-        params = dict(inspect.signature(cls).parameters)
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return None
-    init = cls.__init__ if inspect.isclass(cls) else cls
-    try:
-        hints = typing.get_type_hints(init)
+        hints = typing.get_type_hints(func)
     except Exception:
         # One unresolvable forward reference spoils get_type_hints for all the
         # parameters (DataLoader's): fall back to the raw annotations.
         hints = {}
     hints = {name: hints.get(name, param.annotation) for name, param in params.items()}
-    module = sys.modules.get(getattr(init, '__module__', None) or '')
+    module = sys.modules.get(getattr(func, '__module__', None) or '')
     namespace = vars(module) if module is not None else {}
     for name, hint in hints.items():
         if isinstance(hint, typing.ForwardRef):
@@ -143,7 +146,129 @@ def _signature(cls: Callable) -> Optional[Tuple[Dict[str, inspect.Parameter], Di
                 hints[name] = eval(hint, dict(namespace))
             except Exception:
                 hints[name] = inspect.Parameter.empty  # unresolved: trusted
+    return hints
+
+
+def _named(func: Callable,
+           drop_first: bool) -> Tuple[List[str], Dict[str, inspect.Parameter], bool]:
+    """Parameter names in order (``self`` dropped), the keyword-settable ones, and
+    whether ``func`` takes ``**kwargs``."""
+    params = list(inspect.signature(func).parameters.values())[int(drop_first):]
+    keyword = {p.name: p for p in params
+               if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return [p.name for p in params], keyword, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _super_init_call(init: Callable) -> Optional[ast.Call]:
+    """The ``super().__init__(..., **kwargs)`` call in ``init``, if it forwards ``**kwargs``."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == '__init__' and isinstance(node.func.value, ast.Call)
+                and isinstance(node.func.value.func, ast.Name)
+                and node.func.value.func.id == 'super'
+                and any(keyword.arg is None for keyword in node.keywords)):
+            return node
+    return None
+
+
+def _bound_by_call(call: ast.Call, parent_order: Sequence[str]) -> Set[str]:
+    """Parent parameters the call itself fills (``'lr'`` -> ``param_name``)."""
+    bound = set()
+    for index, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            break
+        if index < len(parent_order):
+            bound.add(parent_order[index])
+    return bound | {keyword.arg for keyword in call.keywords if keyword.arg is not None}
+
+
+def _kwargs_targets() -> Dict[type, Callable[[dict], Tuple[Callable, Set[str], bool]]]:
+    """Classes whose ``**kwargs`` go to another callable than the base ``__init__``:
+    ``cfg -> (callable, parameters the class fills itself, drop its first parameter)``."""
+    from mmengine.hooks import CheckpointHook, EMAHook
+    from mmengine.runner import Runner
+
+    from mroi_plugin.registry import MODELS
+
+    def ema_model(cfg: dict) -> Tuple[Callable, Set[str], bool]:
+        return (MODELS.get(cfg.get('ema_type', 'ExponentialMovingAverage')), {'model'}, True)
+
+    # CheckpointHook.after_train_* calls runner.save_checkpoint(..., **kwargs)
+    # with every argument of its own already set: any extra key is a TypeError
+    # at the first save, after a whole epoch of training.
+    saved_by_hook = {'out_dir', 'filename', 'file_client_args', 'save_optimizer',
+                     'save_param_scheduler', 'meta', 'by_epoch', 'backend_args'}
+    return {CheckpointHook: lambda cfg: (Runner.save_checkpoint, saved_by_hook, True),
+            EMAHook: ema_model}
+
+
+_Accepted = Tuple[Dict[str, inspect.Parameter], Dict[str, Any]]
+
+
+def _accepted_by_init(cls: type, owner_index: int, cfg: dict) -> Optional[_Accepted]:
+    """Keyword arguments ``cls(**cfg)`` accepts, starting at ``cls.__mro__[owner_index]``,
+    following ``**kwargs`` to the base ``__init__`` (or a known target); None if unknown."""
+    mro = cls.__mro__
+    while owner_index < len(mro) and '__init__' not in vars(mro[owner_index]):
+        owner_index += 1
+    if owner_index >= len(mro) or mro[owner_index] is object:
+        return None
+    owner = mro[owner_index]
+    init = vars(owner)['__init__']
+    try:
+        _, params, var_keyword = _named(init, drop_first=True)
+    except (TypeError, ValueError):
+        return None
+    hints = _hints(init, params)
+    if not var_keyword:
+        return params, hints
+    targets = _kwargs_targets()
+    if owner in targets:
+        target, bound, drop_first = targets[owner](cfg)
+        if target is None:
+            return None
+        _, extra, extra_var = _named(target, drop_first)
+        if extra_var:
+            return None
+        extra_hints = _hints(target, extra)
+    else:
+        call = _super_init_call(init)
+        parent = _accepted_by_init(cls, owner_index + 1, cfg) if call is not None else None
+        if parent is None:
+            return None
+        extra, extra_hints = parent
+        parent_owner = next(klass for klass in mro[owner_index + 1:] if '__init__' in vars(klass))
+        order, _, _ = _named(vars(parent_owner)['__init__'], drop_first=True)
+        bound = _bound_by_call(call, order)
+    for name in extra:
+        if name not in params and name not in bound:
+            params[name], hints[name] = extra[name], extra_hints[name]
     return params, hints
+
+
+def _signature(cls: Callable, cfg: Optional[dict] = None) -> Optional[_Accepted]:
+    """Keyword parameters and their resolved annotations; None if they cannot be known.
+
+    A class whose ``__init__`` takes ``**kwargs`` is followed to where they go:
+    the base class ``__init__`` when it calls ``super().__init__(..., **kwargs)``
+    (mmengine's schedulers, ``AmpOptimWrapper``), or a known target
+    (``CheckpointHook`` -> ``Runner.save_checkpoint``, ``EMAHook`` -> its
+    averaged model).
+    """
+    try:
+        order, params, var_keyword = _named(cls, drop_first=False)
+    except (TypeError, ValueError):
+        return None
+    if not var_keyword:
+        init = cls.__init__ if inspect.isclass(cls) else cls
+        return params, _hints(init, params)
+    if not inspect.isclass(cls):
+        return None
+    return _accepted_by_init(cls, 0, cfg or {})
 
 
 def _suggest(key: str, names: Sequence[str]) -> str:
@@ -168,7 +293,7 @@ def component_problems(cfg: dict, cls: Callable, path: str, skip: Sequence[str] 
     Returns:
         list[str]: One message per problem.
     """
-    signature = _signature(cls)
+    signature = _signature(cls, cfg)
     if signature is None:
         return []
     params, hints = signature
@@ -178,7 +303,7 @@ def component_problems(cfg: dict, cls: Callable, path: str, skip: Sequence[str] 
         if key == 'type' or key in skip:
             continue
         where = f'{path}.{key}' if path else key
-        if key not in params or params[key].kind is inspect.Parameter.VAR_POSITIONAL:
+        if key not in params:
             problems.append(f'{where}: {name} has no argument {key!r}'
                             f'{_suggest(key, list(params))}')
         elif not _accepts(hints[key], value):
@@ -198,8 +323,8 @@ def _components(value: Any, path: str, registry: str) -> Iterator[Tuple[dict, st
         if 'type' in value:
             yield value, path, registry
         for key, item in value.items():
-            if key in _UNCHECKED_KEYS:
-                continue
+            if key in _UNCHECKED_KEYS or (key == 'clip_grad' and registry == 'optim_wrapper'):
+                continue  # clip_grad's ``type`` names a function: see _clip_grad_problems
             yield from _components(item, _join(path, key), _NESTED_REGISTRY.get(key, registry))
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
@@ -237,6 +362,22 @@ def _loop_problems(cfg: Config, registries: Dict[str, Registry]) -> List[str]:
             default = defaults[key]
         cls = registries['loop'].get(default)
         problems += component_problems(loop, cls, key, skip=('by_epoch', 'runner', 'dataloader'))
+    return problems
+
+
+def _clip_grad_problems(clip_grad: Any, path: str) -> List[str]:
+    """``optim_wrapper.clip_grad`` against the torch function its ``type`` selects."""
+    if not isinstance(clip_grad, dict):
+        return []
+    clip_type = clip_grad.get('type', 'norm')
+    if clip_type not in _CLIP_GRAD:
+        return [f"{path}.type: clip_grad type must be 'norm' (clip_grad_norm_) or 'value' "
+                f'(clip_grad_value_), got {clip_type!r}']
+    problems = component_problems(clip_grad, _CLIP_GRAD[clip_type], path, skip=('parameters', ))
+    if not set(clip_grad) - {'type'}:
+        # OptimWrapper asserts this after a bare message; say what it needs.
+        needed = 'max_norm' if clip_type == 'norm' else 'clip_value'
+        problems.append(f'{path}: clip_grad needs {needed!r} (or set clip_grad=None)')
     return problems
 
 
@@ -303,6 +444,8 @@ def validate_config(cfg: Config) -> None:
                 continue
             problems += component_problems(component, cls, path,
                                            skip=_BUILDER_KEYS.get(registry.name, ()))
+            if registry.name == 'optim_wrapper' and path == key:
+                problems += _clip_grad_problems(component.get('clip_grad'), f'{path}.clip_grad')
     if problems:
         raise ConfigError(_message(cfg, 'has settings that would fail or be ignored', problems))
 

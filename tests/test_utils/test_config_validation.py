@@ -72,6 +72,19 @@ def test_the_tiny_test_config_validates(tmp_path):
     ('train_dataloader.dataset.pipeline.4.crop_size', 64,
      'train_dataloader.dataset.pipeline[4].crop_size: MultiRoICrop expects Tuple[int, int], '
      'got int 64'),
+    # Components taking **kwargs, followed to the callable that receives them.
+    ('default_hooks.checkpoint.intervall', 1,
+     "default_hooks.checkpoint.intervall: CheckpointHook has no argument 'intervall' - did you "
+     "mean 'interval'?"),
+    ('param_scheduler.0.gama', 0.5,
+     "param_scheduler[0].gama: MultiStepLR has no argument 'gama' - did you mean 'gamma'?"),
+    ('optim_wrapper.clip_grad.max_nrom', 1.0,
+     "optim_wrapper.clip_grad.max_nrom: clip_grad_norm_ has no argument 'max_nrom' - did you "
+     "mean 'max_norm'?"),
+    ('default_hooks.checkpoint.interval', '1',
+     "default_hooks.checkpoint.interval: CheckpointHook expects int, got str '1'"),
+    ('param_scheduler.0.param_name', 'momentum',  # MultiStepLR sets it itself
+     "param_scheduler[0].param_name: MultiStepLR has no argument 'param_name'"),
     ('randomness.deterministc', True,
      "randomness.deterministc: set_randomness has no argument 'deterministc' - did you mean "
      "'deterministic'?"),
@@ -139,3 +152,69 @@ def test_build_runner_fails_before_anything_is_built(tmp_path, problem):
     with pytest.raises(ConfigError, match=re.escape(expected)):
         build_runner(cfg, 'none')
     assert not (tmp_path / 'work').exists()
+
+
+def _with(tmp_path, **top_level) -> Config:
+    cfg = tiny_quickstart_config(tmp_path)
+    cfg.merge_from_dict(top_level)
+    return cfg
+
+
+@pytest.mark.parametrize('settings, expected', [
+    # clip_grad.type picks the torch function that receives the other keys.
+    (dict(optim_wrapper=dict(clip_grad=dict(type='value', max_norm=1.0))),
+     "optim_wrapper.clip_grad.max_norm: clip_grad_value_ has no argument 'max_norm'"),
+    (dict(optim_wrapper=dict(clip_grad=dict(type='vlaue', clip_value=1.0))),
+     "optim_wrapper.clip_grad.type: clip_grad type must be 'norm' (clip_grad_norm_) or "
+     "'value' (clip_grad_value_), got 'vlaue'"),
+    (dict(optim_wrapper=dict(clip_grad=dict(_delete_=True, type='norm'))),
+     "optim_wrapper.clip_grad: clip_grad needs 'max_norm' (or set clip_grad=None)"),
+    # AmpOptimWrapper passes **kwargs up to OptimWrapper.
+    (dict(optim_wrapper=dict(type='AmpOptimWrapper', accumulative_count=2)),
+     "optim_wrapper.accumulative_count: AmpOptimWrapper has no argument 'accumulative_count' - "
+     "did you mean 'accumulative_counts'?"),
+    # EMAHook passes **kwargs to its averaged model.
+    (dict(custom_hooks=[dict(type='EMAHook', momentun=1e-3)]),
+     "custom_hooks[0].momentun: EMAHook has no argument 'momentun' - did you mean 'momentum'?"),
+    (dict(custom_hooks=[dict(type='EMAHook', ema_type='StochasticWeightAverage',
+                             momentum=1e-3)]),
+     "custom_hooks[0].momentum: EMAHook has no argument 'momentum'"),
+    (dict(param_scheduler=[dict(type='LinearLR', start_factr=0.1, end=10)]),
+     "param_scheduler[0].start_factr: LinearLR has no argument 'start_factr' - did you mean "
+     "'start_factor'?"),
+])
+def test_kwargs_components_are_checked_where_the_keys_go(tmp_path, settings, expected):
+    with pytest.raises(ConfigError) as error:
+        validate_config(_with(tmp_path, **settings))
+    assert expected in str(error.value), str(error.value)
+    assert str(error.value).count('\n  - ') == 1, str(error.value)
+
+
+@pytest.mark.parametrize('settings', [
+    dict(optim_wrapper=dict(clip_grad=dict(type='norm', max_norm=1.0, norm_type=1))),
+    dict(optim_wrapper=dict(clip_grad=dict(_delete_=True, type='value', clip_value=0.5))),
+    dict(optim_wrapper=dict(type='AmpOptimWrapper', loss_scale='dynamic',
+                            accumulative_counts=2)),
+    dict(custom_hooks=[dict(type='EMAHook', momentum=1e-3, update_buffers=True,
+                            strict_load=True)]),
+    dict(default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1, save_best='auto'))),
+    dict(param_scheduler=[
+        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
+        dict(type='CosineAnnealingLR', T_max=10, eta_min=0.0, convert_to_iter_based=True),
+        dict(type='ReduceOnPlateauLR', monitor='loss', factor=0.1, patience=3)]),
+])
+def test_valid_kwargs_components_pass(tmp_path, settings):
+    validate_config(_with(tmp_path, **settings))
+
+
+def test_the_kwargs_examples_all_come_in_one_error(tmp_path):
+    cfg = tiny_quickstart_config(tmp_path)
+    cfg.merge_from_dict({'default_hooks.checkpoint.intervall': 1,
+                         'optim_wrapper.clip_grad.max_nrom': 1.0})
+    cfg.param_scheduler[0].gama = 0.5
+    with pytest.raises(ConfigError) as error:
+        validate_config(cfg)
+    message = str(error.value)
+    assert message.count('\n  - ') == 3, message
+    for key in ('intervall', 'gama', 'max_nrom'):
+        assert f'.{key}: ' in message, message
