@@ -8,8 +8,10 @@ from torch import Tensor
 
 from mroi_plugin.geometry import (
     cam_crop_to_full,
+    fuse_full_cameras,
     image_to_normalized_crop,
     perspective_projection,
+    relative_roi_layout,
     rotmat_to_axis_angle,
 )
 from mroi_plugin.registry import MODELS
@@ -58,7 +60,9 @@ class MultiRoIHMR(BaseModel):
         loss_smpl_betas, loss_camera_consistency, loss_contrastive (dict,
             optional): Loss configs; None switches the term off.
         test_cfg (dict, optional): ``camera='roi0'`` (default, as the authors
-            evaluate) or ``'mean'`` (mean of the RoIs' full cameras).
+            evaluate) or ``'mean'`` (the RoIs' full cameras fused by
+            :func:`~mroi_plugin.geometry.fuse_full_cameras`: geometric mean of
+            the depths, mean of the image-plane directions).
         data_preprocessor (dict, optional): Defaults to ``HMRDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
     """
@@ -143,7 +147,8 @@ class MultiRoIHMR(BaseModel):
             roi_feats, shared_feat = self.neck(feats, batch['bbox_info'])
         else:
             roi_feats, shared_feat = feats, feats.mean(dim=1)
-        preds = self.head(roi_feats, shared_feat, batch['bbox_info'])
+        preds = self.head(roi_feats, shared_feat, batch['bbox_info'],
+                          relative_roi_layout(batch['roi_centers'], batch['roi_sizes']))
         rotmat = preds['pred_rotmat']
         body = self.body_model(
             betas=preds['pred_betas'], body_pose=rotmat[:, 1:], global_orient=rotmat[:, :1])
@@ -263,7 +268,7 @@ class MultiRoIHMR(BaseModel):
         """
         preds, _ = self._predict_raw(inputs, data_samples)
         if self.test_cfg['camera'] == 'mean':
-            cam_full = preds['cam_full'].mean(dim=1)
+            cam_full = fuse_full_cameras(preds['cam_full'])
         else:
             cam_full = preds['cam_full'][:, 0]
         pose = rotmat_to_axis_angle(preds['pred_rotmat'])

@@ -64,7 +64,7 @@ class CliffHead(BaseModule):
         self.in_channels = in_channels
         self.num_betas = num_betas
         self.scale_param = scale_param
-        means = load_mean_params(mean_params, num_betas)
+        means = load_mean_params(mean_params, num_betas, scale_param)
         self.regressor = IterativeRegressor(
             in_channels,
             init_params=dict(
@@ -77,8 +77,11 @@ class CliffHead(BaseModule):
             dropout=dropout,
             act_cfg=act_cfg)
 
-    def forward(self, roi_feats: Tensor, shared_feat: Optional[Tensor],
-                bbox_info: Tensor) -> Dict[str, Tensor]:
+    def forward(self,
+                roi_feats: Tensor,
+                shared_feat: Optional[Tensor],
+                bbox_info: Tensor,
+                roi_layout: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Regress SMPL parameters and crop cameras.
 
         Args:
@@ -86,6 +89,8 @@ class CliffHead(BaseModule):
             shared_feat (Tensor, optional): ``(B, D)``; not used by CLIFF (kept for the
                 common head interface).
             bbox_info (Tensor): ``(B, N, 3)`` bbox_info of each RoI.
+            roi_layout (Tensor, optional): ``(B, N, 3)``; not used by CLIFF (kept for the
+                common head interface: every RoI is regressed from its own crop).
 
         Returns:
             dict[str, Tensor]: ``pred_rotmat (B, 24, 3, 3)``, ``pred_pose6d (B, 144)``,

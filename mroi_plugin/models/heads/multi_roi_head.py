@@ -29,11 +29,14 @@ class MultiRoIHead(BaseModule):
     * Mesh decoder: iterative regressor on ``[F̄ ; info_0]`` (the shared feature and the
       original RoI's bbox_info) -> one pose (6D) and one set of betas per person.
     * Camera decoder (``LocalCamera`` by default): iterative regressor on ``[F_i ; info_i]``
-      -> one crop camera per RoI, with shared weights.
+      (and the RoI's layout relative to the original box) -> one crop camera per RoI, with
+      shared weights, each RoI starting from the mean camera carried to its own box.
 
-    Both start from the SMPL mean parameters. The camera decoder config gets ``in_channels``,
-    ``init_cam`` (the mean camera), ``num_iters``, ``hidden_channels``, ``dropout`` and
-    ``act_cfg`` from this head unless it sets them itself, so a replacement decoder type must
+    Both start from the mean parameters (``mean_params``: the training data's mean pose,
+    shape and crop camera of the original box). The camera decoder config gets
+    ``in_channels``, ``init_cam`` (the mean camera), ``num_iters``, ``hidden_channels``,
+    ``dropout`` and ``act_cfg`` from this head unless it sets them itself, and is called as
+    ``decoder(roi_feats, bbox_info, roi_layout)``, so a replacement decoder type must
     accept those arguments.
 
     Args:
@@ -65,7 +68,9 @@ class MultiRoIHead(BaseModule):
             camera_decoder = dict(type='LocalCamera')
         self.in_channels = in_channels
         self.num_betas = num_betas
-        means = load_mean_params(mean_params, num_betas)
+        camera_cfg = dict(camera_decoder)
+        means = load_mean_params(mean_params, num_betas,
+                                 camera_cfg.get('scale_param', 'linear'))
         self.mesh_decoder = IterativeRegressor(
             in_channels,
             init_params=dict(pose=means['pose'], betas=means['shape']),
@@ -74,7 +79,6 @@ class MultiRoIHead(BaseModule):
             hidden_channels=hidden_channels,
             dropout=dropout,
             act_cfg=act_cfg)
-        camera_cfg = dict(camera_decoder)
         camera_cfg.setdefault('in_channels', in_channels)
         camera_cfg.setdefault('init_cam', means['cam'].tolist())
         camera_cfg.setdefault('num_iters', num_iters)
@@ -83,14 +87,21 @@ class MultiRoIHead(BaseModule):
         camera_cfg.setdefault('act_cfg', act_cfg)
         self.camera_decoder = MODELS.build(camera_cfg)
 
-    def forward(self, roi_feats: Tensor, shared_feat: Tensor,
-                bbox_info: Tensor) -> Dict[str, Tensor]:
+    def forward(self,
+                roi_feats: Tensor,
+                shared_feat: Tensor,
+                bbox_info: Tensor,
+                roi_layout: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Regress the shared mesh and the per-RoI crop cameras.
 
         Args:
             roi_feats (Tensor): ``(B, N, D)`` RoI-specific features ``F_i``.
             shared_feat (Tensor): ``(B, D)`` RoI-shared feature ``F̄``.
             bbox_info (Tensor): ``(B, N, 3)`` bbox_info; RoI 0 is the original box.
+            roi_layout (Tensor, optional): ``(B, N, 3)`` RoI layout relative to RoI 0
+                (:func:`~mroi_plugin.geometry.relative_roi_layout`), for the camera
+                decoder (``LocalCamera`` needs it for N > 1 unless it runs the released
+                code's decoder).
 
         Returns:
             dict[str, Tensor]: ``pred_rotmat (B, 24, 3, 3)``, ``pred_pose6d (B, 144)``,
@@ -103,4 +114,4 @@ class MultiRoIHead(BaseModule):
                           bbox_info)
         mesh = self.mesh_decoder(shared_feat, bbox_info[:, 0])
         return head_outputs(mesh['pose'], mesh['betas'],
-                            self.camera_decoder(roi_feats, bbox_info))
+                            self.camera_decoder(roi_feats, bbox_info, roi_layout))

@@ -12,7 +12,13 @@ __all__ = ['CameraConsistencyLoss']
 
 # Per-axis weights (lambda_x, lambda_y, lambda_s) of the paper (§3.4; DESIGN.md §5.4).
 DEFAULT_AXIS_WEIGHTS = (0.1, 0.1, 1e-4)
+# With the log depth term, lambda_s weighs a squared log ratio: 1.0 makes a 10 % depth
+# disagreement cost 0.1 * (0.1 m)^2-scale translation terms' order (0.01 * 1.0).
+DEFAULT_LOG_AXIS_WEIGHTS = (0.1, 0.1, 1.0)
 PAIR_MODES = ('all', 'star')
+# How the depths of two RoIs' cameras are compared: 'bs' the paper's (b_i s_i - b_j s_j)^2
+# in (px/m)^2, 'log' (log(b_i s_i) - log(b_j s_j))^2 = (log(Tz_j / Tz_i))^2.
+DEPTH_TERMS = ('bs', 'log')
 # Smallest |b * s| (pixels per metre) used when turning crop cameras into full cameras. Below
 # 1 px/m the body would be more than 2 f metres (kilometres) away, never a real person, so the
 # clamp changes nothing for sensible predictions; it bounds the translation terms to about
@@ -35,8 +41,17 @@ class CameraConsistencyLoss(nn.Module):
             + lambda_s mean (bs_i - bs_j)^2                   (means over pairs and people)
 
     Equal ``b s`` is equal depth ``Tz = 2 f / (b s)``, compared in pixels per metre as the
-    paper does. ``pairs='all'`` uses every unordered pair ``i < j``; ``'star'`` the pairs
-    ``(0, j)``, j >= 1, with the original RoI. Every axis is its own term.
+    paper does (``depth_term='bs'``). That term's size grows with the image resolution
+    (``b`` is in pixels), so one ``lambda_s`` does not suit two datasets, and it is weakest
+    where the depth error in metres is largest (far people have small ``b s``).
+    ``depth_term='log'`` compares relative depth instead::
+
+        lambda_s mean (log |b_i s_i| - log |b_j s_j|)^2  =  lambda_s mean (log(Tz_j / Tz_i))^2
+
+    which is dimensionless, the same for any resolution or focal length, and charges a 10 %
+    depth disagreement alike at any distance (``|b s|`` is clamped to ``eps`` first).
+    ``pairs='all'`` uses every unordered pair ``i < j``; ``'star'`` the pairs ``(0, j)``,
+    j >= 1, with the original RoI. Every axis is its own term.
 
     ``compat_official=True`` reproduces the released code (official_code_notes.md §4) for
     comparisons: star pairs including the self pair (0, 0) in the mean, x and y summed before
@@ -53,10 +68,12 @@ class CameraConsistencyLoss(nn.Module):
     Args:
         loss_weight (float): Multiplies the loss. Defaults to 1.0.
         axis_weights (Sequence[float], optional): ``(lambda_x, lambda_y, lambda_s)``; None
-            gives the paper's (0.1, 0.1, 1e-4).
+            gives the paper's (0.1, 0.1, 1e-4), or (0.1, 0.1, 1.0) with
+            ``depth_term='log'``.
         pairs (str, optional): ``'all'`` (default) or ``'star'``.
         compat_official (bool): Use the released code's formula. Defaults to False.
         eps (float): Smallest ``|b s|``, pixels per metre. Defaults to 1.0.
+        depth_term (str): ``'bs'`` (default, the paper's) or ``'log'`` (relative depth).
     """
 
     def __init__(self,
@@ -64,9 +81,17 @@ class CameraConsistencyLoss(nn.Module):
                  axis_weights: Optional[Sequence[float]] = None,
                  pairs: Optional[str] = None,
                  compat_official: bool = False,
-                 eps: float = DEFAULT_MIN_BBOX_SCALE) -> None:
+                 eps: float = DEFAULT_MIN_BBOX_SCALE,
+                 depth_term: str = 'bs') -> None:
         super().__init__()
+        if depth_term not in DEPTH_TERMS:
+            raise ValueError(f'CameraConsistencyLoss: depth_term must be one of {DEPTH_TERMS}, '
+                             f'got {depth_term!r}.')
         if compat_official:
+            if depth_term != 'bs':
+                raise ValueError('CameraConsistencyLoss: compat_official=True uses the released '
+                                 "code's b*s depth term; remove depth_term or set "
+                                 'compat_official=False.')
             if axis_weights is not None:
                 raise ValueError('CameraConsistencyLoss: axis_weights is not used with '
                                  'compat_official=True (the released formula has fixed '
@@ -79,7 +104,9 @@ class CameraConsistencyLoss(nn.Module):
         if pairs not in PAIR_MODES:
             raise ValueError(f'CameraConsistencyLoss: pairs must be one of {PAIR_MODES}, got '
                              f'{pairs!r}.')
-        axis_weights = DEFAULT_AXIS_WEIGHTS if axis_weights is None else tuple(axis_weights)
+        if axis_weights is None:
+            axis_weights = DEFAULT_LOG_AXIS_WEIGHTS if depth_term == 'log' else DEFAULT_AXIS_WEIGHTS
+        axis_weights = tuple(axis_weights)
         if len(axis_weights) != 3:
             raise ValueError(f'CameraConsistencyLoss: axis_weights must be (lambda_x, '
                              f'lambda_y, lambda_s), got {axis_weights!r}.')
@@ -90,6 +117,7 @@ class CameraConsistencyLoss(nn.Module):
         self.pairs = pairs
         self.compat_official = compat_official
         self.eps = eps
+        self.depth_term = depth_term
 
     def pair_indices(self, num_rois: int, device: torch.device) -> Tuple[Tensor, Tensor]:
         """Index vectors ``(i, j)`` of the compared RoI pairs, each ``(P,)``."""
@@ -128,7 +156,11 @@ class CameraConsistencyLoss(nn.Module):
         bbox_scale = roi_sizes.to(pred_cam_crop.dtype) * pred_cam_crop[..., 0]  # (B, N)
         first, second = self.pair_indices(num_rois, pred_cam_crop.device)
         diff_xy = cam_full[:, first, :2] - cam_full[:, second, :2]  # (B, P, 2)
-        diff_bs = bbox_scale[:, first] - bbox_scale[:, second]  # (B, P)
+        if self.depth_term == 'log':
+            log_bs = bbox_scale.abs().clamp(min=self.eps).log()
+            diff_bs = log_bs[:, first] - log_bs[:, second]  # (B, P)
+        else:
+            diff_bs = bbox_scale[:, first] - bbox_scale[:, second]  # (B, P)
         if self.compat_official:
             loss = (diff_xy.sum(dim=-1)**2).mean() + ((OFFICIAL_SCALE_FACTOR * diff_bs)**2).mean()
         else:

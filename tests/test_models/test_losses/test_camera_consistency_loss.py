@@ -25,7 +25,8 @@ def _consistent_batch(batch=3, num_rois=5, seed=0, dtype=torch.float64):
     return cam_crop, centers, sizes, focal, principal
 
 
-@pytest.mark.parametrize('cfg', [dict(), dict(pairs='star'), dict(compat_official=True)])
+@pytest.mark.parametrize('cfg', [dict(), dict(pairs='star'), dict(compat_official=True),
+                                 dict(depth_term='log')])
 def test_zero_for_cameras_of_one_full_camera_and_positive_when_perturbed(cfg):
     loss_fn = CameraConsistencyLoss(**cfg)
     cam_crop, centers, sizes, focal, principal = _consistent_batch()
@@ -168,3 +169,46 @@ def test_registry_and_errors():
         loss_fn(cam_crop, centers, sizes[:, :2], focal, principal)
     with pytest.raises(ValueError, match='principal_point'):
         loss_fn(cam_crop, centers, sizes, focal, principal[:, :1])
+
+
+def test_log_depth_term_hand_value():
+    # Same two RoIs: bs = 200 and 250, so the log term is (log 200 - log 250)^2 = log(0.8)^2.
+    loss = CameraConsistencyLoss(depth_term='log', axis_weights=(0.0, 0.0, 1.0))
+    expected = torch.log(torch.tensor(0.8, dtype=torch.float64))**2
+    torch.testing.assert_close(loss(*_two_roi_example()), expected)
+    # Default weights (0.1, 0.1, 1.0): 0.1 * 1.21 + 0.1 * 0.36 + log(0.8)^2.
+    torch.testing.assert_close(
+        CameraConsistencyLoss(depth_term='log')(*_two_roi_example()), 0.157 + expected)
+
+
+def test_log_depth_term_is_resolution_independent():
+    # Every pixel quantity x3 (a 3x larger image of the same scene, same field of view): the
+    # translation terms and the log term do not change; the paper's b*s term grows 9x.
+    cam_crop, centers, sizes, focal, principal = _two_roi_example()
+    big = (cam_crop, 3 * centers, 3 * sizes, 3 * focal, 3 * principal)
+    depth_only = dict(axis_weights=(0.0, 0.0, 1.0))
+    log_loss = CameraConsistencyLoss(depth_term='log', **depth_only)
+    torch.testing.assert_close(log_loss(*big), log_loss(*_two_roi_example()))
+    bs_loss = CameraConsistencyLoss(**depth_only)
+    torch.testing.assert_close(bs_loss(*big), 9 * bs_loss(*_two_roi_example()))
+
+
+def test_log_depth_term_gradient_pulls_scales_together():
+    cam_crop, centers, sizes, focal, principal = _two_roi_example()
+    cam_crop.requires_grad_(True)
+    CameraConsistencyLoss(depth_term='log', axis_weights=(0.0, 0.0, 1.0))(
+        cam_crop, centers, sizes, focal, principal).backward()
+    # RoI 0 is the farther one (bs 200 < 250): descent raises its s and lowers RoI 1's.
+    grad = cam_crop.grad[0, :, 0]
+    assert grad[0] < 0 < grad[1]
+    # d/ds_0 (log(b0 s0) - log(b1 s1))^2 = 2 log(0.8) / s0 (s0 = 1); d/ds_1 = -2 log(0.8) / 2.5.
+    log_ratio = torch.log(torch.tensor(0.8, dtype=torch.float64))
+    torch.testing.assert_close(grad, torch.stack([2 * log_ratio, -2 * log_ratio / 2.5]))
+
+
+def test_log_depth_term_options():
+    with pytest.raises(ValueError, match='depth_term'):
+        CameraConsistencyLoss(depth_term='ratio')
+    with pytest.raises(ValueError, match='compat_official'):
+        CameraConsistencyLoss(compat_official=True, depth_term='log')
+    assert CameraConsistencyLoss(depth_term='log').axis_weights == (0.1, 0.1, 1.0)
