@@ -40,6 +40,7 @@ from .camera import (
     weak_perspective_projection,
 )
 from .procrustes import similarity_procrustes
+from .rigid import MIRROR_X, rigid_move_about_root
 from .rotation import (
     axis_angle_to_rotmat,
     mean_rotation,
@@ -92,4 +93,7 @@ __all__ = [
     "mean_rotation",
     # procrustes
     "similarity_procrustes",
+    # rigid moves of a posed body
+    "MIRROR_X",
+    "rigid_move_about_root",
 ]
