@@ -65,18 +65,38 @@ def _prepare_standin(out_dir: str, seed: int = 0) -> None:
         json.dump(dict(seed=seed, files={k: str(v) for k, v in paths.items()}), f)
 
 
-def _write_mean_params(out_dir: str, overwrite: bool = False) -> None:
-    """SPIN-style regressor initialisation from the synthetic training split."""
+def _crop_box(cfg: Config) -> dict:
+    """The training dataset's crop box (what the mean crop camera is measured with)."""
+    from mroi_plugin.datasets.human_data_dataset import (
+        DEFAULT_BBOX_SCALE_FACTOR,
+        DEFAULT_CROP_ASPECT,
+    )
+    box = dict(crop_aspect=DEFAULT_CROP_ASPECT, bbox_scale_factor=DEFAULT_BBOX_SCALE_FACTOR)
+    dataset = (cfg.get('train_dataloader') or {}).get('dataset') or {}
+    for candidate in [dataset, *dataset.get('datasets', [])]:
+        if candidate.get('type') == 'HumanDataDataset':
+            box.update({k: float(candidate[k]) for k in box if k in candidate})
+            break
+    return box
+
+
+def _write_mean_params(out_dir: str, crop_box: dict, overwrite: bool = False) -> None:
+    """SPIN-style regressor initialisation from the synthetic training split.
+
+    A file written for another crop box, or by an mroi that did not yet record the mean
+    camera, is written again.
+    """
     train_file = osp.join(out_dir, 'train.npz')
     out_file = osp.join(out_dir, 'mean_params.npz')
-    if not _is_writer() or not osp.exists(train_file) or (osp.exists(out_file)
-                                                          and not overwrite):
+    if not _is_writer() or not osp.exists(train_file):
         return
-    from mroi_plugin.datasets.mean_params import write_mean_params
-    write_mean_params(train_file, out_file)
+    from mroi_plugin.datasets.mean_params import mean_params_crop_box, write_mean_params
+    if osp.exists(out_file) and not overwrite and mean_params_crop_box(out_file) == crop_box:
+        return
+    write_mean_params(train_file, out_file, **crop_box)
 
 
-def _prepare_synthetic(out_dir: str, body_model_dir: str, **kwargs) -> None:
+def _prepare_synthetic(out_dir: str, body_model_dir: str, crop_box: dict, **kwargs) -> None:
     marker = osp.join(out_dir, _MARKER)
     from mroi_plugin.datasets.synthetic import DATA_VERSION, generate_synthetic_dataset
 
@@ -89,7 +109,7 @@ def _prepare_synthetic(out_dir: str, body_model_dir: str, **kwargs) -> None:
     if osp.exists(marker):
         written = _marker_args(marker)
         if written == record:
-            _write_mean_params(out_dir)
+            _write_mean_params(out_dir, crop_box)
             return
         if _is_writer():
             print_log(
@@ -103,7 +123,7 @@ def _prepare_synthetic(out_dir: str, body_model_dir: str, **kwargs) -> None:
     print_log(f'Generating the synthetic dataset in {out_dir} ({kwargs})', logger='current')
     start = time.time()
     generate_synthetic_dataset(out_dir, body_model_dir=body_model_dir, **kwargs)
-    _write_mean_params(out_dir, overwrite=True)
+    _write_mean_params(out_dir, crop_box, overwrite=True)
     with open(marker, 'w') as f:
         json.dump(dict(args=record), f)
     print_log(f'Synthetic dataset ready in {time.time() - start:.1f} s', logger='current')
@@ -137,5 +157,5 @@ def prepare_data(cfg: Config) -> Optional[dict]:
         if model_dir is None:
             raise KeyError('prepare_data.synthetic_dataset needs body_model_dir (or a '
                            'prepare_data.standin_body_model entry to take it from).')
-        _prepare_synthetic(out_dir, model_dir, **synthetic)
+        _prepare_synthetic(out_dir, model_dir, _crop_box(cfg), **synthetic)
     return spec

@@ -58,3 +58,31 @@ def test_a_folder_from_before_the_version_marker_is_rendered_again(tmp_path, mon
 def test_unknown_entries_are_rejected():
     with pytest.raises(KeyError, match="unknown keys \\['synthetic'\\]"):
         prepare_data(Config(dict(prepare_data=dict(synthetic=dict()))))
+
+
+def test_mean_params_follow_the_training_crop_box(tmp_path, monkeypatch):
+    import os.path as osp
+    import sys
+
+    import mroi_plugin.datasets.synthetic as synthetic
+    from mroi_plugin.datasets.mean_params import mean_params_crop_box
+    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(__file__)), 'test_datasets'))
+    from humandata_factory import dump_human_data, make_human_data
+
+    def fake_generate(out_dir, body_model_dir, **kwargs):
+        dump_human_data(osp.join(out_dir, 'train.npz'), make_human_data(camera='focal_length'))
+
+    monkeypatch.setattr(synthetic, 'generate_synthetic_dataset', fake_generate)
+    (tmp_path / 'syn').mkdir()
+    spec = dict(synthetic_dataset=dict(out_dir=str(tmp_path / 'syn'), body_model_dir='body',
+                                       num_train=4, num_val=0, num_test=2, seed=0))
+    mean_file = str(tmp_path / 'syn' / 'mean_params.npz')
+
+    def run(crop_aspect):
+        dataset = dict(type='HumanDataDataset', ann_file='train.npz', crop_aspect=crop_aspect)
+        prepare_data(Config(dict(prepare_data=spec, train_dataloader=dict(dataset=dataset))))
+        return mean_params_crop_box(mean_file)
+
+    assert run(1.0) == dict(crop_aspect=1.0, bbox_scale_factor=1.2)
+    # Same data, another crop box: the mean camera is measured again, the data are kept.
+    assert run(0.5) == dict(crop_aspect=0.5, bbox_scale_factor=1.2)

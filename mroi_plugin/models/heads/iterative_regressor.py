@@ -54,17 +54,24 @@ def default_mean_params(num_betas: int = 10) -> Dict[str, Tensor]:
         cam=torch.tensor(DEFAULT_INIT_CAM, dtype=torch.float32))
 
 
-def load_mean_params(path: Optional[str], num_betas: int = 10) -> Dict[str, Tensor]:
+def load_mean_params(path: Optional[str],
+                     num_betas: int = 10,
+                     scale_param: str = 'linear') -> Dict[str, Tensor]:
     """Read SPIN/CLIFF's ``smpl_mean_params.npz`` (or give the defaults for ``None``).
 
     The file holds ``pose (144,)`` (24 mean rotations, 6D), ``shape (10,)`` (mean betas) and
     ``cam (3,)``. With ``num_betas > 10`` the extra betas start at 0; with fewer, the first
-    ``num_betas`` are kept.
+    ``num_betas`` are kept. A file written by
+    :func:`mroi_plugin.datasets.mean_params.write_mean_params` also holds
+    ``cam_log_scale``, the mean of ``log s``: a regressor of ``log s`` starts there (the
+    mean of the parameter it regresses) rather than at ``log`` of the mean ``s``.
 
     Args:
         path (str, optional): Path of the ``.npz`` file; None gives
             :func:`default_mean_params`.
         num_betas (int): Number of shape coefficients the model predicts.
+        scale_param (str): How the model regresses the crop scale (``'linear'`` or
+            ``'log'``, see :func:`mroi_plugin.geometry.decode_crop_camera`).
 
     Returns:
         dict[str, Tensor]: ``pose (144,)``, ``shape (num_betas,)``, ``cam (3,)``; float32.
@@ -104,6 +111,9 @@ def load_mean_params(path: Optional[str], num_betas: int = 10) -> Dict[str, Tens
         params[key] = torch.from_numpy(value)
     shape = params['shape'][:num_betas]
     params['shape'] = torch.cat([shape, shape.new_zeros(num_betas - shape.numel())])
+    log_scale = arrays.get('cam_log_scale')
+    if scale_param == 'log' and log_scale is not None and np.isfinite(log_scale).all():
+        params['cam'][0] = float(np.exp(log_scale))
     return params
 
 
