@@ -2,9 +2,29 @@
 # Usage: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
 # Launches tools/test.py with torchrun; on a machine without CUDA the processes
 # use gloo on the CPU, so GPUS is then the number of CPU processes.
+usage="Usage: $0 CONFIG CHECKPOINT GPUS [test.py options]
+  GPUS: processes on this node (one per GPU; CPU processes without CUDA),
+  e.g. $0 configs/quickstart/mroi_synthetic.py work_dirs/mroi_synthetic/epoch_16.pth 2"
+# Checked here, before torchrun starts GPUS processes that would each fail alike.
+if [ $# -lt 3 ]; then
+    echo "$0: expected CONFIG, CHECKPOINT and GPUS, got $# argument(s)." >&2
+    echo "$usage" >&2
+    exit 2
+fi
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
+if ! [[ "$GPUS" =~ ^[1-9][0-9]*$ ]]; then
+    echo "$0: GPUS (the 3rd argument) must be a whole number >= 1, got '$GPUS'." >&2
+    echo "$usage" >&2
+    exit 2
+fi
+# The checkpoint may be a URL; tools/test.py checks it.
+if [ ! -f "$CONFIG" ]; then
+    echo "$0: config file not found: '$CONFIG'." >&2
+    echo "$usage" >&2
+    exit 2
+fi
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
