@@ -42,10 +42,13 @@ def build_config(args: argparse.Namespace) -> Config:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper == 'AmpOptimWrapper':
             pass
-        elif optim_wrapper != 'OptimWrapper':
+        elif optim_wrapper not in ('OptimWrapper', 'FiniteGradOptimWrapper'):
             raise ValueError(
                 f'--amp needs optim_wrapper.type OptimWrapper, got {optim_wrapper}.')
         else:
+            # GradScaler skips non-finite steps itself: the guard's options go.
+            for key in ('nonfinite_grad', 'max_consecutive_skips'):
+                cfg.optim_wrapper.pop(key, None)
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':

@@ -1,4 +1,5 @@
 """MPJPE, PA-MPJPE, PVE and translation error of predicted meshes (3DPW / H36M protocols)."""
+import math
 import os
 import os.path as osp
 from collections import Counter
@@ -13,7 +14,7 @@ from torch import Tensor
 
 from mroi_plugin.body_models import SMPL, get_keypoint_names, get_mapping, load_joint_regressor
 from mroi_plugin.body_models.smpl import GENDER_ALIASES
-from mroi_plugin.geometry import similarity_procrustes
+from mroi_plugin.geometry import cam_full_to_crop, similarity_procrustes
 from mroi_plugin.registry import METRICS
 
 __all__ = ['HMRMetric']
@@ -27,6 +28,13 @@ METRIC_KEYS = ('mpjpe', 'pa_mpjpe', 'pve', 'transl_error')
 # joints PA-MPJPE is undefined, so such samples are skipped (and counted).
 MIN_VISIBLE_JOINTS = 3
 _SMPL_GT_KEYS = ('smpl_betas', 'smpl_body_pose', 'smpl_global_orient')
+# What a sample needs for the per-RoI crop-scale error (besides the GT translation).
+_CROP_CAMERA_KEYS = ('pred_cam_crop', 'roi_centers', 'roi_sizes', 'focal_length',
+                     'principal_point')
+# Per-RoI statistics of log s_pred - log s_gt over the test set: mean (bias) and standard
+# deviation (spread), e.g. ``log_s_bias_roi0``.
+LOG_S_BIAS_KEY = 'log_s_bias_roi{}'
+LOG_S_STD_KEY = 'log_s_std_roi{}'
 
 
 def _joint_names(joints: Union[str, Sequence[str]], what: str) -> List[str]:
@@ -97,6 +105,15 @@ class HMRMetric(BaseMetric):
       ``smpl_transl``). Comparing pelvises rather than ``pred_cam_full`` with
       ``smpl_transl`` directly removes the offset between the root joints of
       bodies with different shapes or genders.
+    * ``log_s_bias_roi{k}`` and ``log_s_std_roi{k}`` (dimensionless): mean and
+      standard deviation over the test set of ``log s_pred - log s_gt``, the
+      error of RoI ``k``'s crop scale, where a sample has ``pred_cam_crop``
+      ``(N, 3)``, its RoI boxes and camera (``roi_centers``, ``roi_sizes``,
+      ``focal_length``, ``principal_point``) and a ground-truth translation in
+      front of the camera; ``s_gt`` is that translation seen from the RoI's box
+      (:func:`~mroi_plugin.geometry.cam_full_to_crop`). A bias of 0.1 is a depth
+      about 10 % too small (``Tz = 2 f / (b s)``). A predicted ``s <= 0`` has no
+      logarithm: it is left out and counted in a warning.
 
     Every sample adds exactly one small dict of Python numbers to
     ``self.results`` (so mmengine's DDP collection keeps samples and results
@@ -338,6 +355,7 @@ class HMRMetric(BaseMetric):
             self._keypoints3d_gt(data_samples, gt_joints, visible, has_gt, records)
 
         self._transl_errors(data_samples, pred_pelvis, gt_pelvis_mesh, records)
+        self._log_scale_errors(data_samples, records)
         self._joint_errors(pred_joints, gt_joints, visible, has_gt, records)
         self.results.extend(records)
 
@@ -377,6 +395,34 @@ class HMRMetric(BaseMetric):
             gt = gt_pelvis_mesh[i] + torch.as_tensor(sample['smpl_transl']).to(
                 device, torch.float64).reshape(3)
             records[i]['transl_error'] = float((pred - gt).norm()) * METRES_TO_MM
+
+    def _log_scale_errors(self, data_samples: Sequence[Mapping[str, Any]],
+                          records: List[Dict[str, Any]]) -> None:
+        """Per-RoI ``log s_pred - log s_gt`` (``None`` where ``s_pred <= 0``), in place."""
+        for i, sample in enumerate(data_samples):
+            if any(k not in sample for k in _CROP_CAMERA_KEYS) or not self._has(
+                    sample, 'has_transl', ('smpl_transl', ), i):
+                continue
+            transl = torch.as_tensor(sample['smpl_transl']).to(torch.float64).reshape(3)
+            if not transl[2] > 0:
+                continue  # no crop scale for a body at or behind the camera
+            pred = torch.as_tensor(sample['pred_cam_crop']).to(torch.float64).reshape(-1, 3)
+            centers = torch.as_tensor(sample['roi_centers']).to(torch.float64).reshape(-1, 2)
+            sizes = torch.as_tensor(sample['roi_sizes']).to(torch.float64).reshape(-1)
+            if not len(pred) == len(centers) == len(sizes):
+                raise ValueError(
+                    f'HMRMetric: {self._describe(sample, i)} has {len(pred)} crop cameras '
+                    f'(pred_cam_crop) for {len(centers)} RoI centres and {len(sizes)} RoI '
+                    'sizes; the model must predict one crop camera per RoI.')
+            num_rois = len(sizes)
+            focal = torch.as_tensor(sample['focal_length']).to(torch.float64).reshape(-1)[:1]
+            principal = torch.as_tensor(sample['principal_point']).to(torch.float64).reshape(2)
+            gt = cam_full_to_crop(transl.expand(num_rois, 3), centers, sizes,
+                                  focal.expand(num_rois), principal.expand(num_rois, 2))
+            pred_s, gt_s = pred[:, 0], gt[:, 0]
+            error = torch.where(pred_s > 0, pred_s.clamp_min(1e-300).log() - gt_s.log(),
+                                torch.nan)
+            records[i]['log_s_error'] = [None if math.isnan(e) else e for e in error.tolist()]
 
     def _joint_errors(self, pred_joints: Tensor, gt_joints: Tensor, visible: Tensor,
                       has_gt: List[bool], records: List[Dict[str, Any]]) -> None:
@@ -418,7 +464,8 @@ class HMRMetric(BaseMetric):
 
         Returns:
             dict[str, float]: ``mpjpe``, ``pa_mpjpe`` and, where available,
-            ``pve`` and ``transl_error``.
+            ``pve``, ``transl_error`` and each RoI's ``log_s_bias_roi{k}`` and
+            ``log_s_std_roi{k}``.
 
         Raises:
             ValueError: no sample had the ground truth of the protocol.
@@ -433,6 +480,7 @@ class HMRMetric(BaseMetric):
             values = [r[key] for r in results if key in r]
             if values:
                 metrics[key] = float(np.mean(values))
+        metrics.update(self._log_scale_statistics(results, logger))
         if 'mpjpe' not in metrics:
             raise ValueError(
                 f"HMRMetric: none of the {len(results)} samples has the ground truth of "
@@ -445,4 +493,24 @@ class HMRMetric(BaseMetric):
             dump(dict(units='mm', gt_source=self.gt_source, joint_names=self.joint_names,
                       metrics=metrics, samples=results), path, indent=1)
             logger.info(f'HMRMetric: per-sample errors written to {osp.abspath(path)}')
+        return metrics
+
+    @staticmethod
+    def _log_scale_statistics(results: List[dict], logger: MMLogger) -> Dict[str, float]:
+        """Bias (mean) and spread (std) of each RoI's ``log s`` error over the samples."""
+        errors = [r['log_s_error'] for r in results if 'log_s_error' in r]
+        metrics: Dict[str, float] = {}
+        if not errors:
+            return metrics
+        num_rois = max(len(e) for e in errors)
+        non_positive = 0
+        for k in range(num_rois):
+            values = [e[k] for e in errors if len(e) > k and e[k] is not None]
+            non_positive += sum(1 for e in errors if len(e) > k and e[k] is None)
+            if values:
+                metrics[LOG_S_BIAS_KEY.format(k)] = float(np.mean(values))
+                metrics[LOG_S_STD_KEY.format(k)] = float(np.std(values))
+        if non_positive:
+            logger.warning(f'HMRMetric: {non_positive} predicted crop scales s <= 0 have no '
+                           'logarithm and are left out of the log s statistics.')
         return metrics
