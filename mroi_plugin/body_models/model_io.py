@@ -4,23 +4,32 @@ Real SMPL ``.pkl`` files are Python-2 pickles whose arrays are **chumpy** object
 (``chumpy.ch.Ch`` and, in some releases, small expression graphs such as
 ``chumpy.reordering.Select``) and whose joint regressor is a scipy sparse matrix.
 :class:`ChumpyFreeUnpickler` loads them with neither chumpy nor scipy: every
-class outside a short allow-list (numpy arrays and builtins) is replaced by an
-inert placeholder that only records its pickled state, and the placeholders are
-then turned into numpy arrays (a ``Ch``'s value, a few chumpy operations, the
-sparse formats CSC/CSR/COO). No code from the file is ever executed, so the
-loader is also safe on untrusted files. ``.npz`` files hold the same keys as
-plain arrays.
+global outside an allow-list of exact ``(module, name)`` pairs (numpy's array,
+dtype and scalar reconstruction, plain containers) is replaced by an inert
+placeholder that only records its pickled state, and the placeholders are then
+turned into numpy arrays (a ``Ch``'s value, a few chumpy operations, the sparse
+formats CSC/CSR/COO). Nothing is imported and only the allow-listed callables are
+ever called, with checked arguments (:mod:`mroi_plugin.utils.safe_pickle`), so no
+code from the file is executed and the loader is safe on untrusted files.
+``.npz`` files hold the same keys as plain arrays and are read without pickle.
 
 Everything here raises :class:`BodyModelFileError` (a ``ValueError``) or
 ``FileNotFoundError`` with the offending file and key in the message.
 """
 import os
 import os.path as osp
-import pickle
 import zipfile
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import IO, Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
+
+from mroi_plugin.utils.safe_pickle import (
+    CONTAINER_GLOBALS,
+    NUMPY_GLOBALS,
+    InertObject,
+    RestrictedUnpickler,
+    UnsafePickleError,
+)
 
 __all__ = [
     'BodyModelFileError', 'ChumpyFreeUnpickler', 'SMPL_GENDERS', 'SMPL_REQUIRED_KEYS',
@@ -48,74 +57,32 @@ class BodyModelFileError(ValueError):
 # --------------------------------------------------------------------------------------
 # Pickle loading without chumpy / scipy
 # --------------------------------------------------------------------------------------
-class _Placeholder:
-    """Stands in for a class of a pickle that must not (or cannot) be imported.
+# The stand-ins keep their historical names here (``_to_numpy`` reads them).
+_Placeholder = InertObject
 
-    Subclasses are made per ``(module, name)``; instances keep the constructor
-    arguments and the pickled state for :func:`_to_numpy` to interpret.
-    """
-
-    pickled_module = ''
-    pickled_name = ''
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> '_Placeholder':
-        obj = super().__new__(cls)
-        obj.__dict__['_args'] = args
-        return obj
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def __setstate__(self, state: Any) -> None:
-        # Pickle BUILD state may be a dict or a (dict, slotstate) pair.
-        if isinstance(state, tuple) and len(state) == 2 and isinstance(state[0], dict):
-            merged = dict(state[0])
-            merged.update(state[1] or {})
-            state = merged
-        self.__dict__['_state'] = state if isinstance(state, dict) else {'_raw': state}
-
-    @property
-    def qualified_name(self) -> str:
-        return f'{self.pickled_module}.{self.pickled_name}'
+# Globals a model pickle may legitimately need (numpy arrays/dtypes/scalars and plain
+# containers, Python 2 and 3, protocols 0-5), as exact (module, name) pairs.
+_ALLOWED_GLOBALS = {**NUMPY_GLOBALS, **CONTAINER_GLOBALS}
 
 
-def _make_placeholder(module: str, name: str) -> type:
-    return type(name, (_Placeholder,), {'pickled_module': module, 'pickled_name': name})
-
-
-# Globals a model pickle may legitimately need; nothing else is imported.
-_ALLOWED_GLOBALS = {
-    ('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
-    ('numpy.core.multiarray', 'scalar'), ('numpy._core.multiarray', 'scalar'),
-    ('numpy', 'ndarray'), ('numpy', 'dtype'), ('numpy.core.numeric', '_frombuffer'),
-    ('numpy._core.numeric', '_frombuffer'), ('copyreg', '_reconstructor'),
-    ('_codecs', 'encode'), ('builtins', 'set'), ('builtins', 'frozenset'),
-    ('builtins', 'dict'), ('builtins', 'list'), ('builtins', 'tuple'), ('builtins', 'object'),
-    ('builtins', 'slice'), ('builtins', 'complex'), ('collections', 'OrderedDict'),
-}
-
-
-class ChumpyFreeUnpickler(pickle.Unpickler):
+class ChumpyFreeUnpickler(RestrictedUnpickler):
     """Unpickler for SMPL-style model files that needs neither chumpy nor scipy.
 
     numpy arrays and plain containers load normally; any other class (chumpy, scipy
     sparse, anything unexpected) becomes an inert placeholder holding its state.
+    Nothing is imported and nothing but the allowed numpy/container callables is
+    called (see :mod:`mroi_plugin.utils.safe_pickle`); a pickle that tries to call
+    anything else, use the extension registry or set state on a class raises
+    :class:`~mroi_plugin.utils.safe_pickle.UnsafePickleError`.
     Use :func:`load_pickle_without_chumpy` to get numpy arrays back.
+
+    Args:
+        file (IO[bytes]): The pickle stream.
+        encoding (str): Decoding of Python 2 ``str`` (``'latin1'`` for SMPL files).
     """
 
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED_GLOBALS:
-            if module.startswith('numpy.core'):
-                # numpy >= 2 renamed numpy.core to numpy._core (the old path only warns).
-                new_module = 'numpy._core' + module[len('numpy.core'):]
-                try:
-                    return super().find_class(new_module, name)
-                except (ImportError, AttributeError):
-                    pass
-            return super().find_class(module, name)
-        if module.startswith('numpy.dtypes') or module == 'numpy' and name.endswith('DType'):
-            return super().find_class(module, name)
-        return _make_placeholder(module, name)
+    def __init__(self, file: IO[bytes], encoding: str = 'ASCII') -> None:
+        super().__init__(file, allowed=_ALLOWED_GLOBALS, unknown='inert', encoding=encoding)
 
 
 def _densify_sparse(obj: _Placeholder) -> np.ndarray:
@@ -216,6 +183,12 @@ def load_pickle_without_chumpy(path: PathLike) -> Dict[str, Any]:
         with open(path, 'rb') as f:
             # latin1 reads the byte strings of Python-2 pickled numpy arrays verbatim.
             raw = ChumpyFreeUnpickler(f, encoding='latin1').load()
+    except UnsafePickleError as e:
+        raise BodyModelFileError(
+            f'Refusing to load body model file {path}: {e}. A model pickle may hold only '
+            'numpy arrays, plain containers and (read as data) chumpy/scipy objects; this '
+            'one asks to run code. Do not use it: re-download the model from its official '
+            'source, or convert a trusted copy to .npz.') from e
     except Exception as e:  # any unpickling failure means a corrupt/unsupported file
         raise BodyModelFileError(
             f'Cannot read body model file {path}: not a valid pickle ({type(e).__name__}: '
