@@ -5,15 +5,23 @@ num_rois = 5
 
 model = dict(
     type='MultiRoIHMR',
-    neck=dict(type='RoIAwareFusion', in_channels=2048, pos_encoding='relative', num_freqs=32),
+    # tanh-bounded attention logits, as the authors' code: unbounded, the attention
+    # collapsed onto one RoI (README "Multi-RoI cameras").
+    neck=dict(type='RoIAwareFusion', in_channels=2048, pos_encoding='relative', num_freqs=32,
+              logit_activation='tanh'),
     head=dict(_delete_=True, type='MultiRoIHead', in_channels=2048,
               mean_params={{_base_.mean_params}},
+              # Each RoI starts at the mean camera carried to its own box and reads its
+              # layout; dict(type='LocalCamera', init_mode='shared', layout_input=False)
+              # is the released code's decoder.
               camera_decoder=dict(type='LocalCamera')),
     # Paper §3.4 reading of the lost symbols: lambda_cam = 0.1, lambda_con = 1
     # (the released code uses 1 and 0.1: configs/mroi/mroi_r50_official-weights.py).
+    # Depth compared as relative depth, log(b s): the paper's (b s)^2 term, in (px/m)^2,
+    # scales with the image resolution (depth_term='bs', axis_weights=(0.1, 0.1, 1e-4)).
     loss_camera_consistency=dict(
-        type='CameraConsistencyLoss', loss_weight=0.1, axis_weights=(0.1, 0.1, 1e-4),
-        pairs='all'),
+        type='CameraConsistencyLoss', loss_weight=0.1, axis_weights=(0.1, 0.1, 1.0),
+        pairs='all', depth_term='log'),
     loss_contrastive=dict(
         type='MultiRoIContrastiveLoss', in_channels=2048, temperature=0.5, loss_weight=1.0))
 

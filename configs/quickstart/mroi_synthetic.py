@@ -33,10 +33,13 @@ model = dict(
                          out_channels=feat_channels),
     contrastive_pooling=dict(type='GlobalAveragePooling'),
     # L = 8 frequencies: the higher ones alias in float32 (DESIGN.md §5.2).
+    # tanh-bounded logits (as the authors): unbounded, every query attended to one RoI
+    # with weight 0.94-1.0, which is no fusion at all.
     neck=dict(type='RoIAwareFusion', in_channels=feat_channels, pos_encoding='relative',
-              num_freqs=8),
-    # Start the regressors at the training set's mean body (written by
-    # prepare_data), as SPIN/CLIFF start at smpl_mean_params.npz.
+              num_freqs=8, logit_activation='tanh'),
+    # Start the regressors at the training set's mean body and crop camera (written by
+    # prepare_data), as SPIN/CLIFF start at smpl_mean_params.npz; LocalCamera starts
+    # each RoI at that camera carried to its own box and reads the RoI layout.
     # Log-parameterised crop scale: from scratch, a linear s crossed 0 for some RoIs within
     # tens of iterations, where 2 f / (b s) and the camera-consistency and reprojection
     # gradients explode (grad norms of 1e3-1e4 against ~5 with log s).
@@ -61,7 +64,10 @@ model = dict(
     # shared backbone: at 0.1 its gradient drowned the pose signal in Adam's
     # moments; at 0.001 the 3D losses pulled the betas to -4..-9.
     loss_smpl_betas=dict(type='SMPLBetasLoss', loss_weight=0.01),
-    loss_camera_consistency=dict(type='CameraConsistencyLoss', loss_weight=0.1),
+    # Depth compared as log(b s) (relative depth): the paper's (b s)^2 in px/m scales
+    # with the image resolution.
+    loss_camera_consistency=dict(type='CameraConsistencyLoss', loss_weight=0.1,
+                                 depth_term='log'),
     # SupCon makes the features of a person's RoIs alike. On the flattened grid the
     # head reads, that erases where the limbs are in each crop: the model then stayed
     # at PA-MPJPE 108-110 mm for 18 epochs. It sees the grid's spatial mean instead
@@ -127,8 +133,10 @@ max_epochs = 16
 # The regressors learn at a tenth of that: Adam moves each output by about
 # hidden_channels x lr per step, and at 1e-3 the first few steps threw the pose
 # far from the mean (PA-MPJPE 121 -> 158 mm within 6 iterations).
+# FiniteGradOptimWrapper skips (and counts) a step with an inf/NaN gradient
+# norm, which clipping alone would turn into NaN weights.
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='FiniteGradOptimWrapper',
     optimizer=dict(type='Adam', lr=1e-3),
     paramwise_cfg=dict(custom_keys=dict(head=dict(lr_mult=0.1))),
     clip_grad=dict(max_norm=5.0))

@@ -1,5 +1,8 @@
 # Paper §4 (ResNet-50): Adam, lr 1e-4, no weight decay, 25 epochs, no lr decay.
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4, weight_decay=0.))
+# FiniteGradOptimWrapper: OptimWrapper that skips (and counts) a step whose
+# gradient norm is inf/NaN instead of storing inf Adam moments.
+optim_wrapper = dict(
+    type='FiniteGradOptimWrapper', optimizer=dict(type='Adam', lr=1e-4, weight_decay=0.))
 param_scheduler = []
 train_cfg = dict(by_epoch=True, max_epochs=25, val_interval=1)
 val_cfg = dict()
