@@ -15,9 +15,13 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 
 from mroi_plugin.body_models.keypoint_conventions import get_flip_indices
+from mroi_plugin.geometry import MIRROR_X, rigid_move_about_root
 from mroi_plugin.registry import TRANSFORMS
 
-__all__ = ['RandomFlipHMR', 'RandomScaleRotation', 'RandomColorScale', 'flip_smpl_pose']
+__all__ = [
+    'RandomFlipHMR', 'RandomScaleRotation', 'RandomColorScale', 'flip_smpl_pose',
+    'mirror_smpl_transl'
+]
 
 # SPIN/CLIFF augmentation defaults (DESIGN.md §5.7).
 DEFAULT_FLIP_PROB = 0.5
@@ -64,6 +68,30 @@ def flip_smpl_pose(global_orient: np.ndarray, body_pose: np.ndarray,
             mirrored[1:].reshape(np.shape(body_pose)))
 
 
+def mirror_smpl_transl(transl: np.ndarray,
+                       root_joint: Optional[np.ndarray] = None) -> np.ndarray:
+    """SMPL ``transl`` of the mirrored body (``x -> -x`` in the camera frame).
+
+    The mirror is the rigid move ``MIRROR_X`` of the posed body about the camera origin,
+    so the root joint ``J0 + T`` is mirrored: ``T' = M (T + J0) - J0``, i.e.
+    ``T'_x = -T_x - 2 J0_x`` (``rigid_move_about_root``). The orientation is not needed
+    here: ``flip_smpl_pose`` mirrors it exactly in axis-angle.
+
+    Args:
+        transl (np.ndarray): ``(3,)`` SMPL ``transl``, metres, camera frame.
+        root_joint (np.ndarray, optional): ``(3,)`` rest-pose root joint ``J0(betas)`` in the
+            body frame, metres; None is taken as ``J0_x = 0`` (exact for a body
+            symmetric about its own x = 0 plane).
+
+    Returns:
+        np.ndarray: ``(3,)`` in ``transl``'s dtype.
+    """
+    transl = np.asarray(transl)
+    root = np.zeros(3) if root_joint is None else np.asarray(root_joint, dtype=np.float64)
+    _, mirrored = rigid_move_about_root(MIRROR_X, np.eye(3), transl.astype(np.float64), root)
+    return mirrored.astype(transl.dtype, copy=False)
+
+
 def _image_width(results: dict) -> int:
     if 'img' in results:
         return int(results['img'].shape[1])
@@ -90,10 +118,11 @@ class RandomFlipHMR(BaseTransform):
     ``flip`` (bool), toggled on each applied flip so it always says whether the
     sample is mirrored with respect to the file (two flips are the identity).
 
-    ``smpl_transl`` has its x negated. That is exact for SMPL's mirrored pose
-    when the rest-pose root joint ``J0(betas)`` lies on the x = 0 plane; if
-    results carry the optional ``smpl_root_joint`` ``(3,)`` (``J0`` in the body
-    frame, metres), the exact ``T'_x = -T_x - 2 J0_x`` is used.
+    ``smpl_transl`` follows the mirrored root joint (``mirror_smpl_transl``):
+    ``T'_x = -T_x - 2 J0_x`` with ``J0`` = ``smpl_root_joint`` ``(3,)`` (rest-pose
+    root joint of the person's shape, body frame, metres; ``HumanDataDataset``
+    provides it). Without that key ``J0_x = 0`` is assumed, which is exact when
+    the root lies on the body's x = 0 plane (the stand-in body model).
 
     Args:
         prob (float): Flip probability. Defaults to 0.5 (SPIN).
@@ -158,11 +187,8 @@ class RandomFlipHMR(BaseTransform):
                 np.asarray(results['smpl_global_orient']),
                 np.asarray(results['smpl_body_pose']), self.smpl_flip_indices)
         if 'smpl_transl' in results:
-            transl = np.array(results['smpl_transl'], copy=True)
-            transl[0] = -transl[0]
-            if 'smpl_root_joint' in results:
-                transl[0] -= 2 * np.asarray(results['smpl_root_joint'])[0]
-            results['smpl_transl'] = transl
+            results['smpl_transl'] = mirror_smpl_transl(results['smpl_transl'],
+                                                        results.get('smpl_root_joint'))
         results['flip'] = not results.get('flip', False)
         return results
 

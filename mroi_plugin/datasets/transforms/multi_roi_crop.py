@@ -15,6 +15,7 @@ from mroi_plugin.geometry import (
     get_crop_affine,
     get_rotation_affine,
     image_to_normalized_crop,
+    rigid_move_about_root,
     rotmat_about_z,
     rotmat_to_axis_angle,
 )
@@ -310,15 +311,19 @@ class MultiRoICrop(BaseTransform):
             keypoints = _as_float64(results, 'keypoints3d', (None, 4)).copy()
             keypoints[:, :3] = keypoints[:, :3] @ rot.T
             results['keypoints3d'] = keypoints
+        # SMPL turns the body about its root joint J0, so the body's rotation about the camera
+        # origin moves transl by (R - I) J0 too (rigid_move_about_root); no J0: about the origin.
+        orient = np.eye(3)
         if 'smpl_global_orient' in results:
-            orient = _as_float64(results, 'smpl_global_orient', (3, ))
-            results['smpl_global_orient'] = rotmat_to_axis_angle(
-                rot @ axis_angle_to_rotmat(orient))
+            orient = axis_angle_to_rotmat(_as_float64(results, 'smpl_global_orient', (3, )))
+        transl = _as_float64(results, 'smpl_transl', (3, )) if 'smpl_transl' in results \
+            else np.zeros(3)
+        root = _as_float64(results, 'smpl_root_joint', (3, )) if 'smpl_root_joint' in results \
+            else np.zeros(3)
+        orient, transl = rigid_move_about_root(rot, orient, transl, root)
+        if 'smpl_global_orient' in results:
+            results['smpl_global_orient'] = rotmat_to_axis_angle(orient)
         if 'smpl_transl' in results:
-            transl = rot @ _as_float64(results, 'smpl_transl', (3, ))
-            if 'smpl_root_joint' in results:
-                root = _as_float64(results, 'smpl_root_joint', (3, ))
-                transl = transl + rot @ root - root
             results['smpl_transl'] = transl
 
     def transform(self, results: dict) -> dict:
