@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from mroi_plugin.body_models import get_keypoint_index, get_keypoint_names
+from mroi_plugin.utils.safe_pickle import load_npz_restricted
 
 LEFT_COLOR = (255, 128, 0)
 RIGHT_COLOR = (0, 0, 255)
@@ -100,14 +101,15 @@ def make_contact_sheet(ann_file: str, image_root: Optional[str] = None, num: int
         np.ndarray: the sheet, uint8 BGR.
     """
     image_root = osp.dirname(ann_file) if image_root is None else image_root
-    with np.load(ann_file, allow_pickle=True) as data:
-        for key in ('image_path', 'keypoints2d'):
-            if key not in data:
-                raise KeyError(f'{ann_file} has no {key!r}; a contact sheet needs image_path '
-                               'and keypoints2d (human_data convention).')
-        image_paths = data['image_path']
-        keypoints2d = data['keypoints2d']
-        bboxes = data['bbox_xywh'] if 'bbox_xywh' in data else None
+    # Object arrays (if any) go through the restricted unpickler: the file may be untrusted.
+    data = load_npz_restricted(ann_file, keys=('image_path', 'keypoints2d', 'bbox_xywh'))
+    for key in ('image_path', 'keypoints2d'):
+        if key not in data:
+            raise KeyError(f'{ann_file} has no {key!r}; a contact sheet needs image_path '
+                           'and keypoints2d (human_data convention).')
+    image_paths = data['image_path']
+    keypoints2d = data['keypoints2d']
+    bboxes = data.get('bbox_xywh')
     if keypoints2d.shape[1] != len(get_keypoint_names('human_data')):
         raise ValueError(f'{ann_file}: keypoints2d has {keypoints2d.shape[1]} joints; this tool '
                          'draws the human_data convention (190 joints, not compressed).')

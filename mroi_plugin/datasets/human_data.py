@@ -34,8 +34,12 @@ key                             value
 ``config``                      0-d str, the dataset's name
 ==============================  ==================================================
 
-Dicts are stored by numpy as 0-d object arrays, so the file is opened with
-``allow_pickle=True``: only open HumanData files you trust, as with MMHuman3D.
+Dicts are stored by numpy as 0-d object arrays, i.e. pickles. They are read
+with a restricted unpickler (:mod:`mroi_plugin.utils.safe_pickle`) that builds
+only numpy arrays, dicts, lists, tuples, strings, numbers and None, imports
+nothing and calls nothing else; an object array asking for more raises
+:class:`HumanDataError` naming the file and the key, and the file is never
+opened with ``allow_pickle=True``.
 
 Laziness: a 300k-sample file must open in well under a second and must not be
 copied into every DataLoader worker. On first use every array member is
@@ -53,10 +57,13 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 from mmengine.logging import print_log
+
+from mroi_plugin.utils.safe_pickle import UnsafePickleError, read_npy_restricted
 
 __all__ = ['HumanDataFile', 'HumanDataError', 'BadSampleError']
 
@@ -197,7 +204,21 @@ def _read_npz(path: str, out_dir: Optional[str]) -> Tuple[Dict[str, np.ndarray],
             np.save(osp.join(out_dir, key + '.npy'), array, allow_pickle=False)
             arrays[key] = None
 
-    with np.load(path, allow_pickle=True) as npz, zipfile.ZipFile(path) as zf:
+    try:
+        _extract_members(path, out_dir, arrays, extraction, save)
+    except HumanDataError:
+        raise
+    # Not OSError: a full or read-only cache disk keeps its own message.
+    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise HumanDataError(
+            f'HumanData file {path!r} cannot be read ({type(err).__name__}: {err}): the '
+            'archive is truncated or corrupt. Copy or download it again.') from err
+    return arrays, extraction.scalars, extraction.ignored
+
+
+def _extract_members(path: str, out_dir: Optional[str], arrays: Dict[str, Any],
+                     extraction: _Extraction, save: Callable[[str, np.ndarray], None]) -> None:
+    with np.load(path, allow_pickle=False) as npz, zipfile.ZipFile(path) as zf:
         for key, info, shape, dtype in _iter_members(path):
             streamable = (not dtype.hasobject and len(shape) > 0
                           and _SAFE_KEY.match(key) is not None)
@@ -207,14 +228,35 @@ def _read_npz(path: str, out_dir: Optional[str]) -> Tuple[Dict[str, np.ndarray],
                 with zf.open(info) as src, open(osp.join(out_dir, key + '.npy'), 'wb') as dst:
                     shutil.copyfileobj(src, dst, length=16 << 20)
                 arrays[key] = None
-            elif streamable:
-                arrays[key] = npz[key]
-            else:
+            elif streamable or not dtype.hasobject:
                 value = npz[key]
-                if value.ndim == 0 and value.dtype == object:
+                if streamable:
+                    arrays[key] = value
+                else:
+                    extraction.add_object(key, value, save)
+            else:
+                with zf.open(info) as src:
+                    value = _read_object_array(path, key, src.read())
+                if value.ndim == 0:
                     value = value.item()
                 extraction.add_object(key, value, save)
-    return arrays, extraction.scalars, extraction.ignored
+
+
+def _read_object_array(path: str, key: str, data: bytes) -> np.ndarray:
+    """An object member (``.npy`` bytes) through the restricted unpickler."""
+    try:
+        return read_npy_restricted(data)
+    except UnsafePickleError as err:
+        raise HumanDataError(
+            f'HumanData file {path!r}, key {key!r}: refusing to unpickle this object array '
+            f'({err}). HumanData object arrays may hold only numpy arrays, dicts, lists, '
+            'tuples, strings, numbers and None; this one asks for more (possibly code). '
+            'Do not use the file; re-create it with MMHuman3D from the original data.'
+        ) from err
+    except Exception as err:  # a corrupt pickle fails in many ways
+        raise HumanDataError(
+            f'HumanData file {path!r}, key {key!r}: cannot read this object array '
+            f'({type(err).__name__}: {err}); the file is corrupt or truncated.') from err
 
 
 class HumanDataFile:
@@ -278,10 +320,25 @@ class HumanDataFile:
         stem = osp.splitext(osp.basename(self.path))[0]
         return osp.join(root, f'{stem}-{digest}')
 
-    @staticmethod
-    def _read_manifest(cache_path: str) -> Dict[str, Any]:
-        with open(osp.join(cache_path, _MANIFEST)) as f:
-            return json.load(f)
+    def _broken_cache(self, what: str, err: BaseException) -> HumanDataError:
+        return HumanDataError(
+            f'HumanData cache {what} is unreadable ({type(err).__name__}: {err}): it is '
+            f'truncated or corrupt (e.g. a full disk or an interrupted copy). It was '
+            f'extracted from {self.path!r} and can be deleted: remove the directory '
+            f'{self.cache_path!r} and it is re-extracted on the next open.')
+
+    def _read_manifest(self, cache_path: str) -> Dict[str, Any]:
+        file = osp.join(cache_path, _MANIFEST)
+        try:
+            with open(file) as f:
+                manifest = json.load(f)
+            if not isinstance(manifest, dict) or not isinstance(manifest.get('arrays'), list) \
+                    or not isinstance(manifest.get('scalars'), dict) \
+                    or not isinstance(manifest.get('ignored'), list):
+                raise ValueError('not a manifest written by this reader')
+        except (OSError, ValueError) as err:
+            raise self._broken_cache(f'file {file!r}', err) from err
+        return manifest
 
     def _ensure_cache(self) -> str:
         final = self._cache_dir_for_source()
@@ -307,9 +364,11 @@ class HumanDataFile:
                 json.dump(manifest, f, indent=1)
             try:
                 os.rename(tmp, final)
-            except OSError:
+            except OSError as err:
                 if not osp.isfile(osp.join(final, _MANIFEST)):
-                    raise
+                    self.cache_path = final
+                    raise self._broken_cache(f'directory {final!r} (it has no {_MANIFEST})',
+                                             err) from err
                 shutil.rmtree(tmp, ignore_errors=True)  # another process won the race
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -317,10 +376,16 @@ class HumanDataFile:
         return final
 
     def _open_mmaps(self) -> None:
-        self._arrays = {
-            key: np.load(osp.join(self.cache_path, key + '.npy'), mmap_mode='r')
-            for key in self._array_keys
-        }
+        arrays = {}
+        for key in self._array_keys:
+            file = osp.join(self.cache_path, f'{key}.npy')
+            try:
+                # The mapping checks the header against the file size, so a
+                # truncated array fails here, at open, not at some later sample.
+                arrays[key] = np.load(file, mmap_mode='r', allow_pickle=False)
+            except (OSError, ValueError, EOFError) as err:
+                raise self._broken_cache(f'file {file!r} (key {key!r})', err) from err
+        self._arrays = arrays
 
     def __getstate__(self) -> Dict[str, Any]:
         state = self.__dict__.copy()
