@@ -173,6 +173,12 @@ def _with(tmp_path, **top_level) -> Config:
     (dict(optim_wrapper=dict(type='AmpOptimWrapper', accumulative_count=2)),
      "optim_wrapper.accumulative_count: AmpOptimWrapper has no argument 'accumulative_count' - "
      "did you mean 'accumulative_counts'?"),
+    (dict(optim_wrapper=dict(nonfinite_grads='raise')),
+     "optim_wrapper.nonfinite_grads: FiniteGradOptimWrapper has no argument 'nonfinite_grads' "
+     "- did you mean 'nonfinite_grad'?"),
+    (dict(optim_wrapper=dict(clip_grads=dict(max_norm=1.0))),
+     "optim_wrapper.clip_grads: FiniteGradOptimWrapper has no argument 'clip_grads' - did you "
+     "mean 'clip_grad'?"),
     # EMAHook passes **kwargs to its averaged model.
     (dict(custom_hooks=[dict(type='EMAHook', momentun=1e-3)]),
      "custom_hooks[0].momentun: EMAHook has no argument 'momentun' - did you mean 'momentum'?"),

@@ -1,0 +1,3 @@
+from .finite_grad_optim_wrapper import FiniteGradOptimWrapper
+
+__all__ = ['FiniteGradOptimWrapper']
