@@ -23,6 +23,9 @@ Ground truth per sample (all float32; the stored values are exactly the ones ren
 * ``smpl``: ``global_orient (3,)``, ``body_pose (23, 3)``, ``betas (10,)``, ``transl (3,)``
   such that the gendered body model with these parameters and ``transl`` gives the rendered
   camera-frame mesh (camera x right, y down, z forward, metres);
+* ``smpl_root_joint (3,)``: the rest-pose root joint ``J0(betas)`` of the gendered model (body
+  frame, metres; SMPL turns the body about it, so flip and rotation augmentation need it to
+  move ``transl`` with the body);
 * ``keypoints3d (190, 4)``: camera-frame joints in the ``human_data`` convention, taken by name
   first from the H36M regressor's 17 joints, then from SMPL's 24 joints (the priority of
   :class:`~mroi_plugin.body_models.SMPL`), confidence 1 where available;
@@ -69,7 +72,8 @@ __all__ = [
 # Bump whenever the same options render different images or annotations, so that
 # prepare_data re-renders a folder written by an older mroi instead of training on it.
 # 2: front-of-torso print, distractor clutter and the max_yaw option.
-DATA_VERSION = 2
+# 3: smpl_root_joint (the rest-pose root joint J0(betas) of each person's gendered model).
+DATA_VERSION = 3
 SPLITS = ('train', 'val', 'test')
 GENDERS = ('neutral', 'male', 'female')
 DEFAULT_BODY_MODEL_DIR = osp.join('data', 'body_models', 'standin')
@@ -330,8 +334,8 @@ class SyntheticSample:
         vertices (np.ndarray): ``(V, 3)`` float32 camera-frame mesh, metres.
         annotation (Dict[str, Any]): the per-sample HumanData entries (see the module
             docstring): ``bbox_xywh``, ``keypoints2d``, ``keypoints3d``, ``global_orient``,
-            ``body_pose``, ``betas``, ``transl``, ``gender``, ``focal_length``,
-            ``principal_point``, ``image_size``.
+            ``body_pose``, ``betas``, ``transl``, ``root_joint``, ``gender``,
+            ``focal_length``, ``principal_point``, ``image_size``.
     """
 
     image: np.ndarray
@@ -737,6 +741,9 @@ def render_synthetic_sample(rng: np.random.Generator, body_models: SyntheticBody
         target = _place_person(rng, relative, float(focal), principal.astype(np.float64),
                                options)
         transl = (target - pelvis).astype(np.float32)
+        # The global rotation turns the body about the root joint, so at zero translation
+        # joint 0 is J0(betas) itself.
+        root_joint = pelvis.astype(np.float32)
         output = model(**params, transl=transl[None])
     vertices = output['vertices'][0].numpy()
     keypoints3d = output['keypoints'][0].numpy()  # (190, 3) float32, camera frame
@@ -771,7 +778,7 @@ def render_synthetic_sample(rng: np.random.Generator, body_models: SyntheticBody
     annotation = dict(
         bbox_xywh=bbox_xywh, keypoints2d=keypoints2d, keypoints3d=keypoints3d,
         global_orient=global_orient, body_pose=body_pose, betas=betas, transl=transl,
-        gender=gender, focal_length=focal_xy, principal_point=principal,
+        root_joint=root_joint, gender=gender, focal_length=focal_xy, principal_point=principal,
         image_size=np.array([width, height], dtype=np.int32))
     return SyntheticSample(image=image, mask=mask, vertices=vertices, annotation=annotation)
 
@@ -860,6 +867,9 @@ def _humandata(annotations: List[Dict[str, Any]], keypoints_mask: np.ndarray) ->
             'betas': stack('betas', (NUM_BETAS, ), np.float32),
             'transl': stack('transl', (3, ), np.float32),
         },
+        # Outside the smpl dict: not an SMPL parameter, so code that poses a body model with
+        # the dict's entries as keywords keeps working.
+        'smpl_root_joint': stack('root_joint', (3, ), np.float32),
         'meta': {'gender': np.array([a['gender'] for a in annotations], dtype='<U7')},
         'cam_param': {
             'focal_length': stack('focal_length', (2, ), np.float32),

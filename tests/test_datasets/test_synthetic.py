@@ -18,6 +18,7 @@ from mroi_plugin.body_models import (
     get_keypoint_names,
 )
 from mroi_plugin.body_models.standin import write_standin_smpl
+from mroi_plugin.datasets.root_joint import compute_root_joints
 from mroi_plugin.datasets.synthetic import (
     GENDERS,
     SyntheticOptions,
@@ -294,7 +295,8 @@ def test_humandata_layout(dataset):
             'keypoints2d': (n, NUM_JOINTS, 3), 'keypoints2d_mask': (NUM_JOINTS, ),
             'keypoints3d': (n, NUM_JOINTS, 4), 'keypoints3d_mask': (NUM_JOINTS, ),
             'smpl.global_orient': (n, 3), 'smpl.body_pose': (n, 23, 3), 'smpl.betas': (n, 10),
-            'smpl.transl': (n, 3), 'meta.gender': (n, ), 'cam_param.focal_length': (n, 2),
+            'smpl.transl': (n, 3), 'smpl_root_joint': (n, 3), 'meta.gender': (n, ),
+            'cam_param.focal_length': (n, 2),
             'cam_param.principal_point': (n, 2), 'image_size': (n, 2)
         }
         assert {k: v.shape for k, v in flat.items()} == shapes
@@ -304,7 +306,7 @@ def test_humandata_layout(dataset):
         assert set(flat['meta.gender']) <= set(GENDERS)
         np.testing.assert_array_equal(flat['image_size'], np.tile(IMAGE_SIZE, (n, 1)))
         for key in shapes:
-            if key.startswith(('keypoints', 'smpl.', 'cam_param.', 'bbox')):
+            if key.startswith(('keypoints', 'smpl', 'cam_param.', 'bbox')):
                 assert flat[key].dtype == np.float32, key
         assert (flat['bbox_xywh'][:, 2:4] > 0).all() and (flat['bbox_xywh'][:, 4] == 1).all()
         # Available joints: SMPL's 24 and H36M's 17 share 10 names -> 31 joints.
@@ -363,6 +365,29 @@ def test_smpl_parameters_reproduce_joints_and_box(dataset, body_model_dir):
             x, y, w, h, _ = split_data['bbox_xywh'][i]
             np.testing.assert_allclose([x, y, x + w, y + h],
                                        np.concatenate([uv.min(0), uv.max(0)]), atol=1e-2)
+
+
+def test_root_joint_is_the_rest_root_of_the_gendered_shape(dataset, body_model_dir):
+    """smpl_root_joint = joint 0 of the shaped body in zero pose, and SMPL turns about it."""
+    _, data = dataset
+    models = {g: SMPL(body_model_dir, gender=g) for g in GENDERS}
+    for split_data in data.values():
+        smpl = split_data['smpl'].item()
+        genders = split_data['meta'].item()['gender']
+        for i, gender in enumerate(genders):
+            with torch.no_grad():
+                rest = models[str(gender)](smpl['betas'][i:i + 1], torch.zeros(1, 23, 3),
+                                           torch.zeros(1, 3))
+                posed = models[str(gender)](smpl['betas'][i:i + 1], smpl['body_pose'][i:i + 1],
+                                            smpl['global_orient'][i:i + 1],
+                                            smpl['transl'][i:i + 1])
+            root = split_data['smpl_root_joint'][i]
+            np.testing.assert_allclose(root, rest['joints'][0, 0].numpy(), rtol=0, atol=1e-6)
+            np.testing.assert_allclose(root + smpl['transl'][i], posed['joints'][0, 0].numpy(),
+                                       rtol=0, atol=1e-5)
+        np.testing.assert_allclose(
+            split_data['smpl_root_joint'],
+            compute_root_joints(smpl['betas'], genders, body_model_dir), rtol=0, atol=1e-6)
 
 
 def test_rendered_person_covers_the_torso_joints(dataset, body_models):
