@@ -56,11 +56,11 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
 from mroi_plugin.apis import CheckpointMismatchError, inference_mesh, init_model
 from mroi_plugin.geometry import default_principal_point, estimate_focal_length
+from mroi_plugin.utils.cfg_options import CfgOptionsAction
 from mroi_plugin.visualization import (
     render_overlay,
     render_side_view,
@@ -120,7 +120,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='focal length in pixels (default: sqrt(W^2 + H^2), as CLIFF)')
     parser.add_argument('--score-thr', type=float, default=DEFAULT_SCORE_THR,
                         help='drop boxes with a lower score (detectors and scored boxes)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override settings of the model config, key=value pairs')
     return parser.parse_args(argv)
 

@@ -3,7 +3,7 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -13,6 +13,7 @@ from mroi_plugin.utils import (
     prepare_distributed_for_cpu,
     validate_config,
 )
+from mroi_plugin.utils.cfg_options import CfgOptionsAction
 
 from .prepare_data import prepare_data
 
@@ -59,11 +60,15 @@ def build_runner(cfg: Config, launcher: str, mode: str = 'train') -> Runner:
 
 
 def add_launch_args(parser: argparse.ArgumentParser, cfg_options_example: str) -> None:
-    """Add ``--cfg-options``, ``--launcher`` and ``--local-rank`` (mmdet/mmpose style)."""
+    """Add ``--cfg-options``, ``--launcher`` and ``--local-rank`` (mmdet/mmpose style).
+
+    ``--cfg-options`` parses as mmengine's ``DictAction``, but an item that is not
+    ``key=value`` is an argparse error naming it (exit status 2), not a traceback.
+    """
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override settings in the config, key=value pairs such as ' + cfg_options_example)
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
