@@ -15,6 +15,7 @@ from mroi_plugin.geometry import bbox_xyxy_to_roi, default_principal_point, esti
 from mroi_plugin.registry import DATASETS
 
 from .human_data import BadSampleError, HumanDataError, HumanDataFile
+from .root_joint import compute_root_joints
 from .sample_seed import SampleIndex, seeded_random_state
 
 __all__ = ['HumanDataDataset']
@@ -28,6 +29,12 @@ MIN_BBOX_SIDE_PX = 1.0
 #: Source convention of MMHuman3D keypoints unless the file says otherwise.
 HUMAN_DATA_CONVENTION = 'human_data'
 ON_BAD_SAMPLE_POLICIES = ('raise', 'skip')
+#: Skipped samples logged one by one; later ones are counted at 10, 100, ...
+LOGGED_BAD_SAMPLES = 5
+#: HumanData extension (mroi): (N, 3) rest-pose root joints J0(betas), body frame, metres.
+ROOT_JOINT_KEY = 'smpl_root_joint'
+# Transforms that move the posed body and therefore need the root joint to move transl.
+_BODY_MOVING_TRANSFORMS = ('RandomFlipHMR', 'RandomScaleRotation')
 
 _SMPL_BODY_JOINTS = 23
 _SMPL_NUM_BETAS = 10
@@ -66,6 +73,16 @@ class HumanDataDataset(BaseDataset):
       ``keypoints3d`` are passed on as stored (camera frame, metres).
     - ``smpl_global_orient`` (3,), ``smpl_body_pose`` (23, 3) axis-angle,
       ``smpl_betas`` (10,), ``smpl_transl`` (3,) float32; zeros when absent.
+    - ``smpl_root_joint`` (3,) float32: the rest-pose root joint ``J0(betas)``
+      (body frame, metres) about which SMPL turns the body, so that flip and
+      rotation augmentation move ``smpl_transl`` with the body
+      (``rigid_move_about_root``). Taken from the file's ``smpl_root_joint``
+      (the synthetic data stores it), else computed once at open from the
+      betas with the sample's gendered model in ``body_model_dir``; zeros for
+      samples without SMPL. Absent when neither exists: the augmentation then
+      moves the translation about the camera origin, which misses the body by
+      ``(R - I) J0`` (about 10 cm at 25 deg), and a warning says so if the
+      pipeline flips or rotates.
     - ``has_keypoints2d`` / ``has_keypoints3d`` (any confidence > 0),
       ``has_smpl`` (SMPL present, finite and not flagged off by the file's
       ``has_smpl``), ``has_transl`` (and ``transl`` present and finite):
@@ -79,14 +96,18 @@ class HumanDataDataset(BaseDataset):
     ever built ahead of time, and ``__getstate__`` of the reader sends only
     paths, so DataLoader workers share one copy through the page cache.
 
-    Bad samples: a degenerate box (non-finite, or a side <= 1 px) or an
-    unreadable image (:class:`~mroi_plugin.datasets.transforms.LoadImage`
-    raises :class:`~mroi_plugin.datasets.human_data.BadSampleError`) either
-    raises (``on_bad_sample='raise'``, the default) or, with ``'skip'``, is
-    logged once per index, counted (:attr:`num_skipped`, shared across
+    Bad samples: a degenerate box (non-finite, or a side <= 1 px), a box
+    entirely outside the file's ``image_size`` (where stored; counted when the
+    file is opened), or an image that is unreadable or does not hold the
+    sample's box or keypoints (:class:`~mroi_plugin.datasets.transforms.
+    LoadImage` raises a :class:`~mroi_plugin.datasets.human_data.
+    BadSampleError`) either raises (``on_bad_sample='raise'``, the default)
+    or, with ``'skip'``, is counted (:attr:`num_skipped`, shared across
     DataLoader workers) and replaced by a random other sample, like mmengine's
-    ``_rand_another``. In ``test_mode`` bad samples always raise: replacing
-    them would bias the evaluation. A pipeline that returns None asks for
+    ``_rand_another``. The first ``LOGGED_BAD_SAMPLES`` skipped samples are
+    logged with their reason, then the count at 10, 100, 1000, ... samples.
+    In ``test_mode`` bad samples always raise: replacing them would bias the
+    evaluation. A pipeline that returns None asks for
     another sample in training, as in mmengine (not counted as skipped).
 
     Args:
@@ -114,6 +135,10 @@ class HumanDataDataset(BaseDataset):
             given indices), as in mmengine's ``BaseDataset``.
         lazy_init (bool): Defer opening the file to ``full_init``.
         max_refetch (int): Attempts to find a valid sample before giving up.
+        body_model_dir (str | dict, optional): Directory with
+            ``SMPL_{NEUTRAL,MALE,FEMALE}.{pkl,npz}``, or ``{gender: file}``,
+            used to compute ``smpl_root_joint`` from the betas when the file
+            does not store it. Defaults to None.
     """
 
     METAINFO: dict = dict()
@@ -135,7 +160,8 @@ class HumanDataDataset(BaseDataset):
                  use_mmap: bool = True,
                  indices: Optional[Union[int, Sequence[int]]] = None,
                  lazy_init: bool = False,
-                 max_refetch: int = 1000) -> None:
+                 max_refetch: int = 1000,
+                 body_model_dir: Optional[Union[str, Dict[str, str]]] = None) -> None:
         data_prefix = dict(img='') if data_prefix is None else data_prefix
         if not ann_file:
             raise ValueError('HumanDataDataset: `ann_file` (a HumanData .npz) is required.')
@@ -161,6 +187,8 @@ class HumanDataDataset(BaseDataset):
         self._index_map: Optional[np.ndarray] = None
         self._skip_counts: Optional[torch.Tensor] = None
         self._warned_genders: set = set()
+        self.body_model_dir = body_model_dir
+        self._root_joints: Optional[np.ndarray] = None
         # Outside a Runner no default scope is set and mmengine's Compose would
         # look transforms up in its root registry only; build them in mroi's.
         scope = None if DefaultScope.get_current_instance() is not None else 'mroi'
@@ -201,6 +229,7 @@ class HumanDataDataset(BaseDataset):
         if self._indices is not None:
             self._index_map = self._resolve_indices(self._indices, len(self._human_data))
         self._check_keypoint_conventions()
+        self._root_joints = self._load_root_joints()
         self._fully_initialized = True
         self._reset_skip_counts()
         self._report_degenerate_boxes()
@@ -248,12 +277,22 @@ class HumanDataDataset(BaseDataset):
 
     def _report_degenerate_boxes(self) -> None:
         bbox = np.asarray(self._human_data.array('bbox_xywh')[:, :4], dtype=np.float64)
-        bad = np.flatnonzero(~_valid_boxes(bbox))
+        valid = _valid_boxes(bbox)
+        bad = np.flatnonzero(~valid)
+        outcome = ("raise (on_bad_sample='raise')" if self.on_bad_sample == 'raise' else
+                   'are skipped')
         if bad.size:
             print_log(f'{self.ann_file}: {bad.size} of {len(bbox)} boxes in bbox_xywh are '
                       f'degenerate (first at indices {bad[:5].tolist()}); those samples '
-                      f"{'raise' if self.on_bad_sample == 'raise' else 'are skipped'} "
-                      'when drawn.', logger='current', level=logging.WARNING)
+                      f'{outcome} when drawn.', logger='current', level=logging.WARNING)
+        if 'image_size' in self._human_data:
+            size = np.asarray(self._human_data.array('image_size'), dtype=np.float64)
+            outside = np.flatnonzero(valid & _boxes_outside(bbox, size))
+            if outside.size:
+                print_log(f'{self.ann_file}: {outside.size} of {len(bbox)} boxes in bbox_xywh '
+                          f'lie entirely outside their image_size (first at indices '
+                          f'{outside[:5].tolist()}); those samples {outcome} when drawn.',
+                          logger='current', level=logging.WARNING)
 
     # --------------------------------------------------------------- indexing
     @property
@@ -326,6 +365,9 @@ class HumanDataDataset(BaseDataset):
         keypoints2d = self._keypoints('keypoints2d', index)
         keypoints3d = self._keypoints('keypoints3d', index)
         smpl, has_smpl, has_transl = self._smpl(index)
+        if self._root_joints is not None:
+            smpl['smpl_root_joint'] = (self._root_joints[index] if has_smpl else
+                                       np.zeros(3, dtype=np.float32))
         return dict(
             img_path=osp.join(self.data_prefix['img'], str(hd.get('image_path', index))),
             bbox_center=center,
@@ -350,6 +392,15 @@ class HumanDataDataset(BaseDataset):
                 f'HumanData file {self.ann_file!r}, key \'bbox_xywh\', index {index}: degenerate '
                 f'box [x, y, w, h] = {[x, y, w, h]}; boxes need finite values and w, h > '
                 f'{MIN_BBOX_SIDE_PX} px. Fix or drop the sample, or set on_bad_sample=\'skip\'.')
+        if 'image_size' in self._human_data:
+            image_size = np.asarray(self._human_data.get('image_size', index), np.float64)
+            if _boxes_outside(np.array([[x, y, w, h]]), image_size[None])[0]:
+                width, height = image_size.tolist()
+                raise BadSampleError(
+                    f'HumanData file {self.ann_file!r}, key \'bbox_xywh\', index {index}: box '
+                    f'[x, y, w, h] = {[x, y, w, h]} lies entirely outside its image_size '
+                    f'{width:g}x{height:g} px. Fix or drop the sample, or set '
+                    'on_bad_sample=\'skip\'.')
         center, size = bbox_xyxy_to_roi(
             np.array([x, y, x + w, y + h]), self.crop_aspect, self.bbox_scale_factor)
         return center.astype(np.float32), float(size)
@@ -397,6 +448,41 @@ class HumanDataDataset(BaseDataset):
                 smpl['smpl_transl'] = transl.astype(np.float32)
         return smpl, 1.0, float(has_transl)
 
+    def _load_root_joints(self) -> Optional[np.ndarray]:
+        """``(N, 3)`` float32 ``J0(betas)`` of every file sample, or None (see the class)."""
+        hd = self._human_data
+        if 'smpl.betas' not in hd:
+            return None
+        if ROOT_JOINT_KEY in hd:
+            roots = np.asarray(hd.array(ROOT_JOINT_KEY))
+            if roots.shape != (len(hd), 3):
+                raise HumanDataError(
+                    f'HumanData file {self.ann_file!r}, key {ROOT_JOINT_KEY!r}: expected shape '
+                    f'({len(hd)}, 3) (the rest-pose root joint of each sample), got '
+                    f'{roots.shape}. Rewrite the file, or delete the key and set '
+                    'body_model_dir to compute it.')
+            return np.where(np.isfinite(roots), roots, 0).astype(np.float32)
+        if self.body_model_dir is not None:
+            betas = np.asarray(hd.array('smpl.betas')).reshape(len(hd), -1)[:, :_SMPL_NUM_BETAS]
+            if 'meta.gender' in hd:
+                values, inverse = np.unique(np.asarray(hd.array('meta.gender')).astype(str),
+                                            return_inverse=True)
+                names = [_GENDERS.get(v.strip().lower(), 'neutral') for v in values]
+                genders = np.asarray(names, dtype=str)[inverse.reshape(-1)]
+            else:
+                genders = [self._gender(0)] * len(hd)
+            return compute_root_joints(betas, genders, self.body_model_dir)
+        moves_body = [type(t).__name__ for t in getattr(self.pipeline, 'transforms', [])
+                      if type(t).__name__ in _BODY_MOVING_TRANSFORMS]
+        if 'smpl.transl' in hd and moves_body:
+            print_log(
+                f'{self.ann_file}: no {ROOT_JOINT_KEY!r} in the file and no body_model_dir, so '
+                f'{moves_body} move smpl_transl about the camera origin instead of the root '
+                'joint; the augmented translation is approximate (off by (R - I) J0, about 10 '
+                'cm at 25 deg). Set body_model_dir (the SMPL model folder) on this dataset to '
+                'compute J0 from the betas.', logger='current', level=logging.WARNING)
+        return None
+
     def _gender(self, index: int) -> str:
         hd = self._human_data
         if 'meta.gender' in hd:
@@ -430,9 +516,20 @@ class HumanDataDataset(BaseDataset):
     def _record_bad_sample(self, idx: int, error: Exception) -> None:
         first_time = int(self._skip_counts[idx]) == 0
         self._skip_counts[idx] += 1
-        if first_time:
+        if not first_time:
+            return
+        # The first few bad samples are logged with their reason; after that a
+        # count at 10, 100, 1000, ... distinct samples, not one line per sample
+        # (a whole folder of resized images would flood the log).
+        distinct = int(torch.count_nonzero(self._skip_counts))
+        if distinct <= LOGGED_BAD_SAMPLES:
             print_log(f'HumanDataDataset({self.dataset_name}): skipping sample {idx} '
                       f'(on_bad_sample=\'skip\'): {error}', logger='current',
+                      level=logging.WARNING)
+        elif distinct == 10 ** round(np.log10(distinct)):
+            print_log(f'HumanDataDataset({self.dataset_name}): {distinct} of {len(self)} '
+                      f'samples skipped so far ({self.num_skipped} draws replaced; '
+                      f'on_bad_sample=\'skip\'); the latest: {error}', logger='current',
                       level=logging.WARNING)
 
     def __getitem__(self, idx: int) -> Any:
@@ -491,3 +588,10 @@ def _valid_boxes(xywh: np.ndarray) -> np.ndarray:
     finite = np.isfinite(xywh).all(axis=-1)
     with np.errstate(invalid='ignore'):
         return finite & (xywh[:, 2] > MIN_BBOX_SIDE_PX) & (xywh[:, 3] > MIN_BBOX_SIDE_PX)
+
+
+def _boxes_outside(xywh: np.ndarray, image_wh: np.ndarray) -> np.ndarray:
+    """(N,) bool: boxes ``(N, 4)`` that do not overlap their ``(N, 2)`` ``[W, H]`` image."""
+    with np.errstate(invalid='ignore'):
+        return ((xywh[:, 0] + xywh[:, 2] <= 0) | (xywh[:, 0] >= image_wh[:, 0])
+                | (xywh[:, 1] + xywh[:, 3] <= 0) | (xywh[:, 1] >= image_wh[:, 1]))

@@ -75,7 +75,7 @@ def compute_root_joints(betas: np.ndarray, genders: Sequence[str],
                          f'betas {betas.shape} and {len(genders)} genders.')
     finite = np.isfinite(betas).all(axis=1)
     roots = np.zeros((len(betas), 3), dtype=np.float64)
-    for gender in np.unique(genders):
+    for gender in map(str, np.unique(genders)):
         path = body_model_dir
         if isinstance(body_model_dir, Mapping):
             if gender not in body_model_dir:
