@@ -1,7 +1,11 @@
 """tools/benchmark_ablation.py: each variant changes exactly one thing; the run prints the table."""
+import glob
+import importlib
 import json
 import os.path as osp
+import re
 import sys
+from typing import Any, Dict, Sequence
 
 import pytest
 from mmengine.config import Config
@@ -42,17 +46,102 @@ def test_parallel_jobs_share_the_cores(cpus, jobs, threads, monkeypatch):
     assert [h.num_threads for h in hooks] == [threads]
 
 
-def test_each_variant_changes_one_thing(base):
-    full = _flat(ablation.variant_config(base, 'mroi'))
-    assert full == _flat(base)
-    for name, key, value in (('wo_raf', 'neck', dict(full['model']['neck'], fusion=False)),
-                             ('wo_lcam', 'loss_camera_consistency', None),
-                             ('wo_lcon', 'loss_contrastive', None)):
-        cfg = _flat(ablation.variant_config(base, name))
-        assert cfg['model'].pop(key) == value
-        expected = json.loads(json.dumps(full))
-        expected['model'].pop(key)
-        assert cfg == expected, name
+def _leaves(node: Any, path: str = '') -> Dict[str, Any]:
+    """Every leaf of a config as ``{'model.neck.fusion': False, 'x.pipeline[4].num_rois': 5}``."""
+    if isinstance(node, dict) and node:
+        out = {}
+        for key, value in node.items():
+            out.update(_leaves(value, f'{path}.{key}' if path else str(key)))
+        return out
+    if isinstance(node, list) and node:
+        out = {}
+        for index, value in enumerate(node):
+            out.update(_leaves(value, f'{path}[{index}]'))
+        return out
+    return {path: node}
+
+
+def _differences(full, variant) -> set:
+    a, b = _leaves(_flat(full)), _leaves(_flat(variant))
+    return {k for k in set(a) | set(b) if a.get(k, '<absent>') != b.get(k, '<absent>')}
+
+
+def _check_only(differences: set, allowed: Sequence[str], what: str) -> None:
+    """Every difference is one of ``allowed`` (regexes) and every one of them happens."""
+    stray = sorted(d for d in differences if not any(re.fullmatch(p, d) for p in allowed))
+    assert not stray, f'{what} also changes {stray}; an ablation row changes one thing'
+    unused = [p for p in allowed if not any(re.fullmatch(p, d) for d in differences)]
+    assert not unused, f'{what} does not change {unused}'
+
+
+def _subtree(key: str) -> str:
+    return re.escape(key) + r'(\..*)?'
+
+
+NUM_ROIS = (r'num_rois', r'.*pipeline\[\d+\]\.num_rois')
+PAIR_LOSSES = (_subtree('model.loss_camera_consistency'), _subtree('model.loss_contrastive'))
+# What each row of the benchmark may change in the full model's built config (and must).
+BENCHMARK_CHANGES = {
+    'mroi': (),
+    'wo_raf': (r'model\.neck\.fusion', ),
+    'wo_lcam': (_subtree('model.loss_camera_consistency'), ),
+    'wo_lcon': (_subtree('model.loss_contrastive'), ),
+    'rois_1': NUM_ROIS + PAIR_LOSSES,
+    'rois_2': NUM_ROIS,
+    'rois_3': NUM_ROIS,
+    'rois_4': NUM_ROIS,
+    # CLIFF: one RoI, no fusion, its camera from the shared regressor (no LocalCamera), no
+    # pairwise losses; the regressor (width, activation, dropout, ...) is the full model's.
+    'cliff': NUM_ROIS + PAIR_LOSSES + (
+        r'model\.type', _subtree('model.neck'), _subtree('model.contrastive_pooling'),
+        r'model\.head\.type', _subtree('model.head.camera_decoder'),
+        r'model\.head\.scale_param'),
+}
+# The same for configs/mroi/ablations/mroi_r50_<name>.py against configs/mroi/mroi_r50.py.
+ABLATION_CONFIG_CHANGES = {
+    '2rois': NUM_ROIS,
+    '3rois': NUM_ROIS,
+    '4rois': NUM_ROIS,
+    'pe-absolute': (r'model\.neck\.pos_encoding', ),
+    'pe-none': (r'model\.neck\.pos_encoding', ),
+    'pe-relative-L4': (r'model\.neck\.num_freqs', ),
+    'pe-relative-L8': (r'model\.neck\.num_freqs', ),
+    'pe-relative-L16': (r'model\.neck\.num_freqs', ),
+    'wo-raf': (r'model\.neck\.fusion', ),
+    'wo-lcam': (_subtree('model.loss_camera_consistency'), ),
+    'wo-lcon': (_subtree('model.loss_contrastive'), ),
+    'camera-released': (r'model\.head\.camera_decoder\..*', ),
+    'fusion-unbounded': (r'model\.neck\.logit_activation', ),
+    'lcam-bs': (r'model\.loss_camera_consistency\..*', ),
+}
+
+
+def test_every_benchmark_row_differs_from_the_full_model_in_its_ablated_thing_only(base):
+    assert set(BENCHMARK_CHANGES) == set(ablation.VARIANTS), 'list the new row\'s changes'
+    full = ablation.variant_config(base, 'mroi')
+    assert _flat(full) == _flat(base)
+    for name, allowed in BENCHMARK_CHANGES.items():
+        _check_only(_differences(full, ablation.variant_config(base, name)), allowed, name)
+
+
+def test_the_diff_catches_a_second_change(base):
+    """The check above can fail: CLIFF with its own regressor dropout is caught."""
+    cfg = ablation.variant_config(base, 'cliff')
+    cfg.model.head.dropout = 0.5
+    with pytest.raises(AssertionError, match=r"model\.head\.dropout"):
+        _check_only(_differences(base, cfg), BENCHMARK_CHANGES['cliff'], 'cliff')
+
+
+@pytest.mark.parametrize('path', sorted(glob.glob(
+    osp.join(REPO, 'configs', 'mroi', 'ablations', 'mroi_r50_*.py'))))
+def test_every_ablation_config_changes_only_its_ablated_thing(path):
+    name = osp.basename(path)[len('mroi_r50_'):-len('.py')]
+    assert name in ABLATION_CONFIG_CHANGES, f'list what {osp.basename(path)} may change'
+    full = Config.fromfile(osp.join(REPO, 'configs', 'mroi', 'mroi_r50.py'))
+    _check_only(_differences(full, Config.fromfile(path)), ABLATION_CONFIG_CHANGES[name], name)
+
+
+def test_rois_variants(base):
     for count in range(1, 5):
         cfg = ablation.variant_config(base, f'rois_{count}')
         assert _crop_rois(cfg) == {count}
@@ -68,6 +157,9 @@ def test_cliff_variant_is_clif_on_the_same_backbone_and_data(base):
     assert cfg.model.head.type == 'CliffHead'
     assert cfg.model.head.in_channels == base.model.head.in_channels
     assert cfg.model.head.scale_param == base.model.head.camera_decoder.scale_param
+    for key in ablation.SHARED_HEAD_KEYS:
+        assert cfg.model.head.get(key) == base.model.head.get(key), key
+    assert cfg.model.head.act_cfg == dict(type='ReLU') and cfg.model.head.dropout == 0.1
     assert cfg.model.loss_camera_consistency is None and cfg.model.loss_contrastive is None
     assert cfg.model.contrastive_pooling is None
     assert _crop_rois(cfg) == {1}
@@ -87,39 +179,165 @@ def test_set_num_rois_matches_the_hand_written_ablation_configs():
         set_num_rois(Config(dict()), 0)
 
 
+def _metrics(pa: float, transl: float, log_s=(0.1, -0.2)) -> Dict[str, float]:
+    metrics = {'hmr/mpjpe': pa + 50, 'hmr/pa_mpjpe': pa, 'hmr/pve': pa + 60,
+               'hmr/transl_error': transl, 'mean_pose/mpjpe': 300.0,
+               'mean_pose/pa_mpjpe': 110.0, 'mean_pose/pve': 280.0,
+               'constant_camera/transl_error': 430.0 + pa / 10,
+               'roi_constant_camera/transl_error': 410.0}
+    for k, bias in enumerate(log_s):
+        metrics[f'hmr/log_s_bias_roi{k}'] = bias
+        metrics[f'hmr/log_s_std_roi{k}'] = 0.3
+        metrics[f'constant_camera/log_s_bias_roi{k}'] = 0.01
+        metrics[f'constant_camera/log_s_std_roi{k}'] = 0.25
+    return metrics
+
+
 def test_table_and_plot(tmp_path):
     def result(pa, transl):
-        return dict(minutes=1.5, metrics={'hmr/mpjpe': pa + 50, 'hmr/pa_mpjpe': pa,
-                                          'hmr/pve': pa + 60, 'hmr/transl_error': transl,
-                                          'mean_pose/mpjpe': 300.0, 'mean_pose/pa_mpjpe': 110.0,
-                                          'mean_pose/pve': 280.0})
+        return dict(minutes=1.5, metrics=_metrics(pa, transl))
     results = {'cliff': result(90.0, 400.0), 'rois_2': result(85.0, 380.0),
                'mroi': result(80.0, 350.0)}
     table = ablation.format_table(results)
     lines = table.splitlines()
     assert lines[2] == '| CLIFF (1 RoI) | 1 | 140.0 | 90.0 | 150.0 | 400.0 | 1.5 |'
-    assert lines[-1] == ('| mean pose of the training set (floor) | - | 300.0 | 110.0 | 280.0 '
-                         '| - | - |')
+    assert lines[-3:] == [
+        '| mean pose of the training set (floor) | - | 300.0 | 110.0 | 280.0 | - | - |',
+        # The constant cameras keep the model's body: the full model's row is printed.
+        '| constant camera: training-set mean (RoI 0) | - | - | - | - | 438.0 | - |',
+        '| constant camera: per-RoI training-set means, fused | - | - | - | - | 410.0 | - |']
+    log_lines = ablation.format_log_scale_table(results).splitlines()
+    assert log_lines[0] == '| variant | RoI 0 | RoI 1 |'
+    assert log_lines[2] == '| CLIFF (1 RoI) | +0.100 ± 0.300 | -0.200 ± 0.300 |'
+    assert log_lines[-1] == ('| constant camera: training-set mean (RoI 0) | +0.010 ± 0.250 '
+                             '| +0.010 ± 0.250 |')
     path = ablation.plot_rois(results, str(tmp_path / 'rois.png'))
     assert path and osp.getsize(path) > 1000
     assert ablation.plot_rois({'cliff': results['cliff']}, str(tmp_path / 'none.png')) is None
 
 
+def _runs():
+    return [dict(variant=name, seed=seed, minutes=2.0 + seed,
+                 metrics=_metrics(pa + 4 * seed, transl - 20 * seed))
+            for seed in (0, 1) for name, pa, transl in (('cliff', 90.0, 400.0),
+                                                        ('mroi', 80.0, 350.0))]
+
+
+def test_several_seeds_give_mean_and_half_range():
+    summary = ablation.summarize(_runs())
+    assert list(summary) == ['cliff', 'mroi'] and summary['mroi']['seeds'] == [0, 1]
+    # PA-MPJPE 80 and 84: mean 82, half-range 2; translation 350 and 330: 340 +- 10.
+    assert summary['mroi']['metrics']['hmr/pa_mpjpe'] == 82.0
+    assert summary['mroi']['spread']['hmr/transl_error'] == 10.0
+    assert summary['mroi']['minutes'] == 2.5
+    lines = ablation.format_table(summary).splitlines()
+    assert lines[3] == ('| Multi-RoI, full (5 RoIs) | 5 | 132.0 ± 2.0 | 82.0 ± 2.0 | '
+                        '142.0 ± 2.0 | 340.0 ± 10.0 | 2.5 |')
+    # Constant camera of the full model's runs: 430 + 80 / 10 and 430 + 84 / 10.
+    assert lines[-2] == ('| constant camera: training-set mean (RoI 0) | - | - | - | - '
+                         '| 438.2 ± 0.2 | - |')
+
+
+def test_records_one_per_run_and_per_seed_baseline():
+    records = ablation.make_records(_runs())
+    assert [(r['variant'], r['seed']) for r in records] == [
+        ('cliff', 0), ('mroi', 0), ('cliff', 1), ('mroi', 1),
+        ('mean_pose', 0), ('constant_camera', 0), ('roi_constant_camera', 0),
+        ('mean_pose', 1), ('constant_camera', 1), ('roi_constant_camera', 1)]
+    mroi1 = records[3]
+    assert mroi1 == dict(variant='mroi', seed=1, mpjpe=134.0, pa_mpjpe=84.0, pve=144.0,
+                         transl_error=330.0, log_s_bias=[0.1, -0.2], log_s_std=[0.3, 0.3],
+                         minutes=3.0)
+    assert records[4] == dict(variant='mean_pose', seed=0, mpjpe=300.0, pa_mpjpe=110.0,
+                              pve=280.0, transl_error=None, log_s_bias=[], log_s_std=[],
+                              minutes=None)
+    constant = records[8]
+    assert constant['transl_error'] == pytest.approx(438.4)  # the full model's body, seed 1
+    assert constant['mpjpe'] is None and constant['log_s_bias'] == [0.01, 0.01]
+
+
+def test_seed_arguments():
+    assert ablation.parse_args([]).seeds == [0]
+    assert ablation.parse_args(['--seed', '4']).seeds == [4]
+    args = ablation.parse_args(['--seeds', '0', '1', '--out-json', 'r.json'])
+    assert args.seeds == [0, 1] and args.out_json == 'r.json'
+    with pytest.raises(SystemExit):
+        ablation.parse_args(['--seeds', '1', '1'])
+    seeded = [ablation.base_config(args, seed).randomness for seed in args.seeds]
+    assert seeded == [dict(seed=0), dict(seed=1)]
+
+
+def test_base_config_adds_the_constant_camera_baselines(base):
+    evaluators = {(e.type, e.get('per_roi')): e for e in base.val_evaluator}
+    mean_pose = evaluators[('MeanPoseBaselineMetric', None)]
+    for per_roi in (False, True):
+        metric = evaluators[('ConstantCameraBaselineMetric', per_roi)]
+        assert metric.ann_file == mean_pose.ann_file
+        assert metric.body_model_dir == mean_pose.body_model_dir
+        assert metric.scale_param == base.model.head.camera_decoder.scale_param
+        assert metric.camera == base.model.test_cfg.camera
+        assert metric.crop_aspect == base.train_dataloader.dataset.crop_aspect
+    assert [e.type for e in base.test_evaluator] == [e.type for e in base.val_evaluator]
+    again = Config(base.to_dict())
+    ablation.add_camera_baselines(again)
+    assert len(again.val_evaluator) == len(base.val_evaluator)
+
+
+def test_main_writes_tables_and_json_records(tmp_path, monkeypatch, capsys):
+    """The whole driver with training replaced by canned metrics: 2 variants x 2 seeds."""
+    # The module, not the function of the same name that mroi_plugin.apis exports.
+    prepare = importlib.import_module('mroi_plugin.apis.prepare_data')
+    monkeypatch.setattr(prepare, 'prepare_data', lambda cfg: None)
+    canned = {(r['variant'], r['seed']): r for r in _runs()}
+    trained = []
+
+    def fake_run(name, cfg, work_dir, seed):
+        trained.append((name, seed, cfg.randomness.seed, cfg.model.type))
+        return dict(canned[(name, seed)])
+
+    monkeypatch.setattr(ablation, 'run_variant', fake_run)
+    out_json = tmp_path / 'out' / 'records.json'
+    runs = ablation.main(['--variants', 'cliff', 'mroi', '--seeds', '0', '1', '--work-dir',
+                          str(tmp_path / 'abl'), '--out-json', str(out_json),
+                          '--plot', 'none'])
+    assert sorted(trained) == [('cliff', 0, 0, 'CLIFF'), ('cliff', 1, 1, 'CLIFF'),
+                               ('mroi', 0, 0, 'MultiRoIHMR'), ('mroi', 1, 1, 'MultiRoIHMR')]
+    assert len(runs) == 4
+    records = json.loads(out_json.read_text())
+    assert records == ablation.make_records(_runs())
+    out = capsys.readouterr().out
+    assert 'seeds 0, 1' in out and '| CLIFF (1 RoI) | 1 | 142.0 ± 2.0 |' in out
+    assert '| variant | RoI 0 | RoI 1 |' in out
+    saved = json.loads((tmp_path / 'abl' / 'ablation.json').read_text())
+    assert saved['records'] == records
+    assert (tmp_path / 'abl' / 'ablation.md').read_text().count('| variant |') == 2
+
+
 @pytest.mark.slow
 def test_end_to_end_two_variants(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    results = ablation.main([
+    runs = ablation.main([
         '--variants', 'cliff', 'wo_lcon', '--epochs', '1', '--num-train', '8', '--num-test', '4',
-        '--batch-size', '4', '--work-dir', str(tmp_path / 'abl'), '--cfg-options',
+        '--batch-size', '4', '--work-dir', str(tmp_path / 'abl'), '--out-json',
+        str(tmp_path / 'records.json'), '--cfg-options',
         'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
         'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
         'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False'
     ])
     out = capsys.readouterr().out
-    assert set(results) == {'cliff', 'wo_lcon'}
-    for result in results.values():
-        assert 0 < result['metrics']['hmr/pa_mpjpe'] < 1000
+    assert [(r['variant'], r['seed']) for r in runs] == [('cliff', 0), ('wo_lcon', 0)]
+    for run in runs:
+        assert 0 < run['metrics']['hmr/pa_mpjpe'] < 1000
+        # The same constant camera, placed with each model's body: within centimetres.
+        assert 0 < run['metrics']['constant_camera/transl_error'] < 5000
+    assert (runs[0]['metrics']['roi_constant_camera/transl_error']
+            == runs[0]['metrics']['constant_camera/transl_error'])  # test_cfg.camera = roi0
     assert '| CLIFF (1 RoI) | 1 |' in out and '| w/o contrastive loss | 5 |' in out
+    assert '| constant camera: training-set mean (RoI 0) | - | - | - | - |' in out
     assert (tmp_path / 'abl' / 'ablation.md').read_text().startswith('| variant |')
+    records = json.loads((tmp_path / 'records.json').read_text())
+    assert [r['variant'] for r in records] == ['cliff', 'wo_lcon', 'mean_pose',
+                                               'constant_camera', 'roi_constant_camera']
+    assert len(records[1]['log_s_bias']) == 5 and len(records[0]['log_s_bias']) == 1
     # Only one point on the RoI axis: no plot.
     assert not (tmp_path / 'abl' / 'ablation_rois.png').exists()
