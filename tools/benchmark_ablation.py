@@ -4,6 +4,7 @@ Example::
 
     python tools/benchmark_ablation.py                        # 2 CPU cores, about an hour
     python tools/benchmark_ablation.py --variants cliff mroi  # a subset
+    python tools/benchmark_ablation.py --variants cliff mroi --seeds 0 1 --out-json runs.json
     python tools/benchmark_ablation.py --epochs 30 --num-train 20000 --jobs 4   # GPU machine
 
 Method. Every variant is the quickstart config (``configs/quickstart/mroi_synthetic.py``:
@@ -11,8 +12,8 @@ Method. Every variant is the quickstart config (``configs/quickstart/mroi_synthe
 change one thing of the full model:
 
 ============  ==============================================================================
-cliff         CLIFF: 1 RoI, ``CliffHead`` (one regressor for mesh and camera), no neck, no
-              camera-consistency or contrastive loss
+cliff         CLIFF: 1 RoI, ``CliffHead`` (one regressor for mesh and camera, with the full
+              model's regressor settings), no neck, no camera-consistency or contrastive loss
 mroi          Multi-RoI HMR, full: 5 RoIs, RoI-aware fusion, LocalCamera, L_cam and L_con
 wo_raf        without RoI-aware fusion (``RoIAwareFusion(fusion=False)``)
 wo_lcam       without the camera-consistency loss
@@ -23,10 +24,11 @@ rois_N        Multi-RoI HMR with N = 1..4 RoIs (N = 5 is ``mroi``); with 1 RoI n
 ============  ==============================================================================
 
 All variants train on the same synthetic split (``--num-train`` samples, rendered once with a
-fixed seed), with the same seed (``randomness.seed``), schedule (``--epochs``, the quickstart's
+fixed seed), with the same seeds (``randomness.seed``; ``--seeds`` runs every variant once per
+seed), schedule (``--epochs``, the quickstart's
 learning rate and step), batch size and evaluation set, one after another (``--jobs`` at a
 time, sharing the cores as torch threads), each in its own ``tools/train.py`` process under
-``WORK_DIR/<variant>/``. With the default ``--jobs 1`` on the quickstart's 2 cores every
+``WORK_DIR/<variant>/seed<S>/``. With the default ``--jobs 1`` on the quickstart's 2 cores every
 variant runs on the quickstart's 2 threads, so the full model's row is the quickstart's result
 to the last digit (a different thread count changes the order of float sums, and so the
 trajectory). The printed
@@ -34,8 +36,19 @@ table (also written to ``WORK_DIR/ablation.md`` and ``ablation.json``) holds MPJ
 PVE and the **full-camera translation error** (distance between predicted and true pelvis
 positions in the camera frame, from ``test_cfg.camera``; the synthetic data have exact
 ground-truth cameras, which the paper's real datasets lack), all in mm on the test split,
-and the training time. The constant "mean pose of the training set" prediction is printed as
-the floor every variant must beat. ``--plot`` draws the errors against the RoI count.
+and the training time; with several seeds each value is the mean over the seeds +- half their
+range. Printed under it as the floors every variant must beat: the constant "mean pose of the
+training set" prediction, and two constant cameras with the full model's body
+(``ConstantCameraBaselineMetric``): the training set's mean crop camera of the original box, and
+each RoI's own mean camera fused as the model fuses at test time (``test_cfg.camera``; with
+``'roi0'`` the two are the same camera). A camera no better than these constants is not an
+estimate. A second table gives each RoI's crop-scale error ``log s_pred - log s_gt``: its bias
+(mean) and spread (std) over the test split, for every variant and the constant camera.
+``--plot`` draws the errors against the RoI count. ``--out-json FILE`` writes one record per
+run, ``{variant, seed, mpjpe, pa_mpjpe, pve, transl_error, log_s_bias, log_s_std, minutes}``
+(mm; per-RoI lists for log s), plus per seed the records of variants ``mean_pose``,
+``constant_camera`` and ``roi_constant_camera`` (``None`` for what a baseline does not
+predict).
 
 Numbers are on the licence-free stand-in body model and a tiny backbone trained for minutes:
 they show whether each component helps *in this regime*, not SMPL results.
@@ -48,7 +61,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 from mmengine.config import Config
 
@@ -61,6 +74,18 @@ DEFAULT_CONFIG = osp.join(REPO, 'configs', 'quickstart', 'mroi_synthetic.py')
 METRICS = ('mpjpe', 'pa_mpjpe', 'pve', 'transl_error')
 METRIC_TITLES = ('MPJPE', 'PA-MPJPE', 'PVE', 'transl. error')
 MAX_ROIS = 5
+# The regressor settings CLIFF shares with the full model's head: only what the ablation is
+# about (the number of RoIs, fusion, the camera decoder and the camera losses) may differ.
+SHARED_HEAD_KEYS = ('in_channels', 'mean_params', 'num_iters', 'num_betas', 'hidden_channels',
+                    'dropout', 'act_cfg')
+# Constant baselines: metric prefix -> label in the tables. Each run's evaluator holds them.
+BASELINES = {
+    'mean_pose': 'mean pose of the training set (floor)',
+    'constant_camera': 'constant camera: training-set mean (RoI 0)',
+    'roi_constant_camera': 'constant camera: per-RoI training-set means, fused',
+}
+LOG_S_BIAS = 'log_s_bias_roi{}'
+LOG_S_STD = 'log_s_std_roi{}'
 
 
 def to_cliff(cfg: Config) -> None:
@@ -69,11 +94,11 @@ def to_cliff(cfg: Config) -> None:
     camera = head.get('camera_decoder') or {}
     cfg.model.type = 'CLIFF'
     cfg.model.neck = None
+    # The full model's regressor (width, activation, dropout, iterations, mean parameters):
+    # otherwise the row would also measure a different regressor.
     cfg.model.head = dict(
         type='CliffHead',
-        in_channels=head.in_channels,
-        hidden_channels=head.get('hidden_channels', 1024),
-        mean_params=head.get('mean_params'),
+        **{key: head[key] for key in SHARED_HEAD_KEYS if key in head},
         scale_param=camera.get('scale_param', 'linear'))
     cfg.model.loss_camera_consistency = None
     cfg.model.loss_contrastive = None
@@ -124,7 +149,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--num-train', type=int, help='synthetic training samples')
     parser.add_argument('--num-test', type=int, help='synthetic test samples')
     parser.add_argument('--batch-size', type=int, help='training batch size')
-    parser.add_argument('--seed', type=int, default=0, help='training seed of every variant')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='training seed of every variant (one run; see --seeds)')
+    parser.add_argument('--seeds', type=int, nargs='+',
+                        help='training seeds: every variant is trained once per seed')
+    parser.add_argument('--out-json', default='',
+                        help='write the runs (and baselines) as a JSON list of records')
     parser.add_argument('--jobs', type=int, default=1,
                         help='variants trained at once (default 1); each gets an equal share '
                         'of the CPU cores as torch threads (TorchThreadsHook)')
@@ -137,11 +167,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('--jobs must be >= 1')
     if args.epochs is not None and args.epochs < 1:
         parser.error('--epochs must be >= 1')
+    if args.seeds is None:
+        args.seeds = [args.seed]
+    elif len(set(args.seeds)) != len(args.seeds):
+        parser.error(f'--seeds must be distinct, got {args.seeds}')
     return args
 
 
-def base_config(args: argparse.Namespace) -> Config:
-    """The base config with the run's data size, schedule and seed applied."""
+def base_config(args: argparse.Namespace, seed: Optional[int] = None) -> Config:
+    """The base config with the run's data size, schedule, seed and baselines applied.
+
+    Args:
+        args (argparse.Namespace): Parsed arguments.
+        seed (int, optional): Training seed; defaults to the first of ``args.seeds``.
+    """
     cfg = Config.fromfile(args.config)
     synthetic = (cfg.get('prepare_data') or {}).get('synthetic_dataset')
     if (args.num_train or args.num_test) and not synthetic:
@@ -162,13 +201,45 @@ def base_config(args: argparse.Namespace) -> Config:
         for scheduler in cfg.get('param_scheduler') or []:
             if scheduler.get('type') == 'MultiStepLR' and scheduler.get('by_epoch', True):
                 scheduler.milestones = [max(1, round(epochs * 0.8))]
-    cfg.randomness = dict(seed=args.seed)
+    cfg.randomness = dict(seed=args.seeds[0] if seed is None else seed)
+    add_camera_baselines(cfg)
     # Parallel runs with the config's own thread count would oversubscribe the cores.
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     for hook in cfg.get('custom_hooks') or []:
         if hook.get('type') == 'TorchThreadsHook':
             hook.num_threads = threads
     return cfg
+
+
+def add_camera_baselines(cfg: Config) -> None:
+    """Add the constant-camera baselines next to the config's ``MeanPoseBaselineMetric``.
+
+    Both use the mean-pose baseline's training file and body model, the model's crop-scale
+    parameterisation and test-time camera, and the training dataset's crop box. Configs
+    without a mean-pose baseline, or that already have the constant cameras, are left as
+    they are.
+    """
+    model = cfg.model
+    head = model.get('head') or {}
+    scale_param = (head.get('camera_decoder') or {}).get('scale_param',
+                                                         head.get('scale_param', 'linear'))
+    camera = (model.get('test_cfg') or {}).get('camera', 'roi0')
+    train_set = cfg.train_dataloader.dataset
+    box = {key: train_set[key] for key in ('crop_aspect', 'bbox_scale_factor')
+           if key in train_set}
+    for key in ('val_evaluator', 'test_evaluator'):
+        evaluators = cfg.get(key)
+        if not isinstance(evaluators, (list, tuple)):
+            continue
+        types = [e.get('type') for e in evaluators]
+        if 'MeanPoseBaselineMetric' not in types or 'ConstantCameraBaselineMetric' in types:
+            continue
+        mean_pose = dict(evaluators[types.index('MeanPoseBaselineMetric')])
+        mean_pose.pop('type')
+        mean_pose.pop('prefix', None)
+        cfg[key] = list(evaluators) + [
+            dict(type='ConstantCameraBaselineMetric', per_roi=per_roi, camera=camera,
+                 scale_param=scale_param, **box, **mean_pose) for per_roi in (False, True)]
 
 
 def variant_config(base: Config, name: str) -> Config:
@@ -196,9 +267,13 @@ def _read_metrics(work_dir: str) -> Dict[str, float]:
     return metrics
 
 
-def run_variant(name: str, cfg: Config, work_dir: str) -> Dict[str, object]:
-    """Train + evaluate one variant with ``tools/train.py`` in its own process."""
-    out_dir = osp.join(work_dir, name)
+def run_variant(name: str, cfg: Config, work_dir: str, seed: int) -> Dict[str, Any]:
+    """Train + evaluate one variant with ``tools/train.py`` in its own process.
+
+    Returns:
+        dict: ``variant``, ``seed``, ``metrics`` (the last validation) and ``minutes``.
+    """
+    out_dir = osp.join(work_dir, name, f'seed{seed}')
     os.makedirs(out_dir, exist_ok=True)
     cfg_path = osp.join(out_dir, f'{name}.py')
     cfg.dump(cfg_path)
@@ -215,33 +290,153 @@ def run_variant(name: str, cfg: Config, work_dir: str) -> Dict[str, object]:
         raise RuntimeError(f'Variant {name!r} failed (exit {proc.returncode}); the end of '
                            f'{log_path}:\n{tail}')
     metrics = _read_metrics(out_dir)
-    print(f'  {name}: PA-MPJPE {metrics["hmr/pa_mpjpe"]:.1f} mm in {minutes:.1f} min',
-          flush=True)
-    return dict(metrics=metrics, minutes=minutes)
+    print(f'  {name} (seed {seed}): PA-MPJPE {metrics["hmr/pa_mpjpe"]:.1f} mm in '
+          f'{minutes:.1f} min', flush=True)
+    return dict(variant=name, seed=seed, metrics=metrics, minutes=minutes)
 
 
-def format_table(results: Dict[str, Dict[str, object]]) -> str:
-    """Markdown table of the variants (and the mean-pose floor), errors in mm."""
+def summarize(runs: Sequence[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    """Each variant's runs in one entry: metrics averaged over its seeds.
+
+    Args:
+        runs (Sequence[dict]): :func:`run_variant` results.
+
+    Returns:
+        dict: variant -> ``metrics`` (mean over seeds), ``spread`` (half the range over
+        seeds), ``minutes`` (mean) and ``seeds``, in the order the variants first appear.
+    """
+    grouped: Dict[str, list] = {}
+    for run in runs:
+        grouped.setdefault(run['variant'], []).append(run)
+    summary = {}
+    for name, group in grouped.items():
+        keys = [k for k in group[0]['metrics'] if all(k in r['metrics'] for r in group)]
+        values = {k: [float(r['metrics'][k]) for r in group] for k in keys
+                  if all(isinstance(r['metrics'][k], (int, float)) for r in group)}
+        summary[name] = dict(
+            metrics={k: sum(v) / len(v) for k, v in values.items()},
+            spread={k: (max(v) - min(v)) / 2 for k, v in values.items()},
+            minutes=sum(r['minutes'] for r in group) / len(group),
+            seeds=[r['seed'] for r in group])
+    return summary
+
+
+def _cell(result: Dict[str, Any], key: str) -> str:
+    """``mean`` (one seed) or ``mean ± half-range`` (several) of a metric, or ``-``."""
+    if key not in result['metrics']:
+        return '-'
+    text = f'{result["metrics"][key]:.1f}'
+    if len(result.get('seeds', ())) > 1:
+        text += f' ± {result["spread"][key]:.1f}'
+    return text
+
+
+def _reference(results: Dict[str, Dict[str, Any]], prefix: str) -> Optional[Dict[str, Any]]:
+    """The entry whose evaluator reported baseline ``prefix``: the full model's if it ran.
+
+    The constant cameras keep the model's body, so their numbers differ between variants by
+    a few mm; the full model's are the ones printed.
+    """
+    names = sorted(results, key=lambda n: n != 'mroi')
+    for name in names:
+        if any(k.startswith(f'{prefix}/') for k in results[name]['metrics']):
+            return results[name]
+    return None
+
+
+def format_table(results: Dict[str, Dict[str, Any]]) -> str:
+    """Markdown table of the variants (and the constant baselines), errors in mm.
+
+    Args:
+        results (dict): variant -> ``metrics`` and ``minutes`` (one run), or a
+            :func:`summarize` entry (several seeds: cells show mean ± half-range).
+    """
     header = '| variant | RoIs | ' + ' | '.join(METRIC_TITLES) + ' | train min |'
     lines = [header, '|' + '---|' * (len(METRIC_TITLES) + 3)]
-    baseline = None
     for name, result in results.items():
         label, num_rois, _ = VARIANTS[name]
-        metrics = result['metrics']
-        values = ' | '.join(f'{metrics[f"hmr/{m}"]:.1f}' if f'hmr/{m}' in metrics else '-'
-                            for m in METRICS)
+        values = ' | '.join(_cell(result, f'hmr/{m}') for m in METRICS)
         lines.append(f'| {label} | {num_rois} | {values} | {result["minutes"]:.1f} |')
-        if any(k.startswith('mean_pose/') for k in metrics):
-            baseline = metrics
-    if baseline is not None:
-        values = ' | '.join(f'{baseline[f"mean_pose/{m}"]:.1f}'
-                            if f'mean_pose/{m}' in baseline else '-' for m in METRICS)
-        lines.append(f'| mean pose of the training set (floor) | - | {values} | - |')
+    for prefix, label in BASELINES.items():
+        reference = _reference(results, prefix)
+        if reference is not None:
+            values = ' | '.join(_cell(reference, f'{prefix}/{m}') for m in METRICS)
+            lines.append(f'| {label} | - | {values} | - |')
     return '\n'.join(lines)
 
 
-def plot_rois(results: Dict[str, Dict[str, object]], path: str) -> Optional[str]:
-    """Errors against the number of RoIs (Multi-RoI N = 1..5; CLIFF marked at N = 1)."""
+def _num_rois_logged(metrics: Dict[str, Any], prefix: str) -> int:
+    count = 0
+    while f'{prefix}/{LOG_S_BIAS.format(count)}' in metrics:
+        count += 1
+    return count
+
+
+def format_log_scale_table(results: Dict[str, Dict[str, Any]]) -> str:
+    """Per-RoI bias ± spread of ``log s_pred - log s_gt`` (means over seeds); '' if none."""
+    rows = [(VARIANTS[name][0], result, 'hmr') for name, result in results.items()]
+    for prefix in ('constant_camera', 'roi_constant_camera'):
+        reference = _reference(results, prefix)
+        if reference is not None and _num_rois_logged(reference['metrics'], prefix):
+            rows.append((BASELINES[prefix], reference, prefix))
+    num_rois = max((_num_rois_logged(r['metrics'], p) for _, r, p in rows), default=0)
+    if not num_rois:
+        return ''
+    lines = ['| variant | ' + ' | '.join(f'RoI {k}' for k in range(num_rois)) + ' |',
+             '|' + '---|' * (num_rois + 1)]
+    for label, result, prefix in rows:
+        metrics = result['metrics']
+        cells = []
+        for k in range(num_rois):
+            bias = metrics.get(f'{prefix}/{LOG_S_BIAS.format(k)}')
+            std = metrics.get(f'{prefix}/{LOG_S_STD.format(k)}')
+            cells.append('-' if bias is None or std is None else f'{bias:+.3f} ± {std:.3f}')
+        lines.append(f'| {label} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def _record(variant: str, seed: int, metrics: Dict[str, Any], prefix: str,
+            minutes: Optional[float] = None) -> Dict[str, Any]:
+    record: Dict[str, Any] = dict(variant=variant, seed=seed)
+    for metric in METRICS:
+        value = metrics.get(f'{prefix}/{metric}')
+        record[metric] = None if value is None else float(value)
+    num_rois = _num_rois_logged(metrics, prefix)
+    record['log_s_bias'] = [float(metrics[f'{prefix}/{LOG_S_BIAS.format(k)}'])
+                            for k in range(num_rois)]
+    record['log_s_std'] = [float(metrics[f'{prefix}/{LOG_S_STD.format(k)}'])
+                           for k in range(num_rois)]
+    record['minutes'] = minutes
+    return record
+
+
+def make_records(runs: Sequence[Dict[str, Any]]) -> list:
+    """One JSON record per run, then per seed one per constant baseline.
+
+    Args:
+        runs (Sequence[dict]): :func:`run_variant` results.
+
+    Returns:
+        list[dict]: ``{variant, seed, mpjpe, pa_mpjpe, pve, transl_error, log_s_bias,
+        log_s_std, minutes}``; errors in mm, ``None`` where not measured. A baseline's
+        record of a seed comes from the full model's run of that seed when there is one.
+    """
+    records = [_record(r['variant'], r['seed'], r['metrics'], 'hmr', r['minutes'])
+               for r in runs]
+    for seed in dict.fromkeys(r['seed'] for r in runs):
+        of_seed = {r['variant']: r for r in runs if r['seed'] == seed}
+        for prefix in BASELINES:
+            reference = _reference(of_seed, prefix)
+            if reference is not None:
+                records.append(_record(prefix, seed, reference['metrics'], prefix))
+    return records
+
+
+def plot_rois(results: Dict[str, Dict[str, Any]], path: str) -> Optional[str]:
+    """Errors against the number of RoIs (Multi-RoI N = 1..5; CLIFF marked at N = 1).
+
+    ``results`` as for :func:`format_table` (means over seeds).
+    """
     by_rois = {VARIANTS[n][1]: r for n, r in results.items() if n.startswith('rois_')}
     if 'mroi' in results:
         by_rois[MAX_ROIS] = results['mroi']
@@ -276,37 +471,57 @@ def plot_rois(results: Dict[str, Dict[str, object]], path: str) -> Optional[str]
     return path
 
 
-def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, object]]:
+def main(argv: Optional[Sequence[str]] = None) -> list:
+    """Train every (variant, seed), print the tables; returns the runs (see run_variant)."""
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
-    base = base_config(args)
-    if args.cfg_options:
-        base.merge_from_dict(args.cfg_options)
+    bases = {seed: base_config(args, seed) for seed in args.seeds}
+    for base in bases.values():
+        if args.cfg_options:
+            base.merge_from_dict(args.cfg_options)
     os.makedirs(args.work_dir, exist_ok=True)
     # Render the data once, before the variants race to do it.
     from mroi_plugin.apis.prepare_data import prepare_data
-    prepare_data(base)
-    configs = {name: variant_config(base, name) for name in args.variants}
-    print(f'Training {len(configs)} variants ({args.jobs} at a time) in {args.work_dir}: '
-          f'{base.train_cfg.max_epochs} epochs each', flush=True)
+    prepare_data(bases[args.seeds[0]])
+    jobs = [(name, seed, variant_config(bases[seed], name))
+            for seed in args.seeds for name in args.variants]
+    print(f'Training {len(args.variants)} variants x {len(args.seeds)} seeds ({args.jobs} at a '
+          f'time) in {args.work_dir}: {bases[args.seeds[0]].train_cfg.max_epochs} epochs each',
+          flush=True)
     start = time.time()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {name: pool.submit(run_variant, name, cfg, args.work_dir)
-                   for name, cfg in configs.items()}
-        results = {name: future.result() for name, future in futures.items()}
+        futures = [pool.submit(run_variant, name, cfg, args.work_dir, seed)
+                   for name, seed, cfg in jobs]
+        runs = [future.result() for future in futures]
+    results = summarize(runs)
     table = format_table(results)
+    log_table = format_log_scale_table(results)
     total = (time.time() - start) / 60
-    print(f'\nAblation on synthetic data ({total:.0f} min; errors in mm on the test split):\n')
+    seeds = ', '.join(str(s) for s in args.seeds)
+    spread = ' (mean ± half-range over seeds)' if len(args.seeds) > 1 else ''
+    print(f'\nAblation on synthetic data ({total:.0f} min; seeds {seeds}; errors in mm on the '
+          f'test split{spread}):\n')
     print(table)
+    if log_table:
+        print('\nCrop-scale error log s_pred - log s_gt per RoI, bias ± spread (std) over the '
+              'test split:\n')
+        print(log_table)
     with open(osp.join(args.work_dir, 'ablation.md'), 'w') as f:
-        f.write(table + '\n')
+        f.write(table + '\n' + (f'\n{log_table}\n' if log_table else ''))
+    records = make_records(runs)
     with open(osp.join(args.work_dir, 'ablation.json'), 'w') as f:
-        json.dump(dict(args=vars(args), results=results), f, indent=1)
+        json.dump(dict(args=vars(args), results=results, records=records), f, indent=1)
+    if args.out_json:
+        if osp.dirname(osp.abspath(args.out_json)):
+            os.makedirs(osp.dirname(osp.abspath(args.out_json)), exist_ok=True)
+        with open(args.out_json, 'w') as f:
+            json.dump(records, f, indent=1)
+        print(f'\nRecords: {args.out_json}')
     if args.plot != 'none':
         plot = plot_rois(results, args.plot or osp.join(args.work_dir, 'ablation_rois.png'))
         if plot:
             print(f'\nPlot: {plot}')
-    return results
+    return runs
 
 
 if __name__ == '__main__':
