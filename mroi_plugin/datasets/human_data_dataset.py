@@ -29,6 +29,8 @@ MIN_BBOX_SIDE_PX = 1.0
 #: Source convention of MMHuman3D keypoints unless the file says otherwise.
 HUMAN_DATA_CONVENTION = 'human_data'
 ON_BAD_SAMPLE_POLICIES = ('raise', 'skip')
+#: Skipped samples logged one by one; later ones are counted at 10, 100, ...
+LOGGED_BAD_SAMPLES = 5
 #: HumanData extension (mroi): (N, 3) rest-pose root joints J0(betas), body frame, metres.
 ROOT_JOINT_KEY = 'smpl_root_joint'
 # Transforms that move the posed body and therefore need the root joint to move transl.
@@ -94,14 +96,18 @@ class HumanDataDataset(BaseDataset):
     ever built ahead of time, and ``__getstate__`` of the reader sends only
     paths, so DataLoader workers share one copy through the page cache.
 
-    Bad samples: a degenerate box (non-finite, or a side <= 1 px) or an
-    unreadable image (:class:`~mroi_plugin.datasets.transforms.LoadImage`
-    raises :class:`~mroi_plugin.datasets.human_data.BadSampleError`) either
-    raises (``on_bad_sample='raise'``, the default) or, with ``'skip'``, is
-    logged once per index, counted (:attr:`num_skipped`, shared across
+    Bad samples: a degenerate box (non-finite, or a side <= 1 px), a box
+    entirely outside the file's ``image_size`` (where stored; counted when the
+    file is opened), or an image that is unreadable or does not hold the
+    sample's box or keypoints (:class:`~mroi_plugin.datasets.transforms.
+    LoadImage` raises a :class:`~mroi_plugin.datasets.human_data.
+    BadSampleError`) either raises (``on_bad_sample='raise'``, the default)
+    or, with ``'skip'``, is counted (:attr:`num_skipped`, shared across
     DataLoader workers) and replaced by a random other sample, like mmengine's
-    ``_rand_another``. In ``test_mode`` bad samples always raise: replacing
-    them would bias the evaluation. A pipeline that returns None asks for
+    ``_rand_another``. The first ``LOGGED_BAD_SAMPLES`` skipped samples are
+    logged with their reason, then the count at 10, 100, 1000, ... samples.
+    In ``test_mode`` bad samples always raise: replacing them would bias the
+    evaluation. A pipeline that returns None asks for
     another sample in training, as in mmengine (not counted as skipped).
 
     Args:
@@ -271,12 +277,22 @@ class HumanDataDataset(BaseDataset):
 
     def _report_degenerate_boxes(self) -> None:
         bbox = np.asarray(self._human_data.array('bbox_xywh')[:, :4], dtype=np.float64)
-        bad = np.flatnonzero(~_valid_boxes(bbox))
+        valid = _valid_boxes(bbox)
+        bad = np.flatnonzero(~valid)
+        outcome = ("raise (on_bad_sample='raise')" if self.on_bad_sample == 'raise' else
+                   'are skipped')
         if bad.size:
             print_log(f'{self.ann_file}: {bad.size} of {len(bbox)} boxes in bbox_xywh are '
                       f'degenerate (first at indices {bad[:5].tolist()}); those samples '
-                      f"{'raise' if self.on_bad_sample == 'raise' else 'are skipped'} "
-                      'when drawn.', logger='current', level=logging.WARNING)
+                      f'{outcome} when drawn.', logger='current', level=logging.WARNING)
+        if 'image_size' in self._human_data:
+            size = np.asarray(self._human_data.array('image_size'), dtype=np.float64)
+            outside = np.flatnonzero(valid & _boxes_outside(bbox, size))
+            if outside.size:
+                print_log(f'{self.ann_file}: {outside.size} of {len(bbox)} boxes in bbox_xywh '
+                          f'lie entirely outside their image_size (first at indices '
+                          f'{outside[:5].tolist()}); those samples {outcome} when drawn.',
+                          logger='current', level=logging.WARNING)
 
     # --------------------------------------------------------------- indexing
     @property
@@ -376,6 +392,15 @@ class HumanDataDataset(BaseDataset):
                 f'HumanData file {self.ann_file!r}, key \'bbox_xywh\', index {index}: degenerate '
                 f'box [x, y, w, h] = {[x, y, w, h]}; boxes need finite values and w, h > '
                 f'{MIN_BBOX_SIDE_PX} px. Fix or drop the sample, or set on_bad_sample=\'skip\'.')
+        if 'image_size' in self._human_data:
+            image_size = np.asarray(self._human_data.get('image_size', index), np.float64)
+            if _boxes_outside(np.array([[x, y, w, h]]), image_size[None])[0]:
+                width, height = image_size.tolist()
+                raise BadSampleError(
+                    f'HumanData file {self.ann_file!r}, key \'bbox_xywh\', index {index}: box '
+                    f'[x, y, w, h] = {[x, y, w, h]} lies entirely outside its image_size '
+                    f'{width:g}x{height:g} px. Fix or drop the sample, or set '
+                    'on_bad_sample=\'skip\'.')
         center, size = bbox_xyxy_to_roi(
             np.array([x, y, x + w, y + h]), self.crop_aspect, self.bbox_scale_factor)
         return center.astype(np.float32), float(size)
@@ -491,9 +516,20 @@ class HumanDataDataset(BaseDataset):
     def _record_bad_sample(self, idx: int, error: Exception) -> None:
         first_time = int(self._skip_counts[idx]) == 0
         self._skip_counts[idx] += 1
-        if first_time:
+        if not first_time:
+            return
+        # The first few bad samples are logged with their reason; after that a
+        # count at 10, 100, 1000, ... distinct samples, not one line per sample
+        # (a whole folder of resized images would flood the log).
+        distinct = int(torch.count_nonzero(self._skip_counts))
+        if distinct <= LOGGED_BAD_SAMPLES:
             print_log(f'HumanDataDataset({self.dataset_name}): skipping sample {idx} '
                       f'(on_bad_sample=\'skip\'): {error}', logger='current',
+                      level=logging.WARNING)
+        elif distinct == 10 ** round(np.log10(distinct)):
+            print_log(f'HumanDataDataset({self.dataset_name}): {distinct} of {len(self)} '
+                      f'samples skipped so far ({self.num_skipped} draws replaced; '
+                      f'on_bad_sample=\'skip\'); the latest: {error}', logger='current',
                       level=logging.WARNING)
 
     def __getitem__(self, idx: int) -> Any:
@@ -552,3 +588,10 @@ def _valid_boxes(xywh: np.ndarray) -> np.ndarray:
     finite = np.isfinite(xywh).all(axis=-1)
     with np.errstate(invalid='ignore'):
         return finite & (xywh[:, 2] > MIN_BBOX_SIDE_PX) & (xywh[:, 3] > MIN_BBOX_SIDE_PX)
+
+
+def _boxes_outside(xywh: np.ndarray, image_wh: np.ndarray) -> np.ndarray:
+    """(N,) bool: boxes ``(N, 4)`` that do not overlap their ``(N, 2)`` ``[W, H]`` image."""
+    with np.errstate(invalid='ignore'):
+        return ((xywh[:, 0] + xywh[:, 2] <= 0) | (xywh[:, 0] >= image_wh[:, 0])
+                | (xywh[:, 1] + xywh[:, 3] <= 0) | (xywh[:, 1] >= image_wh[:, 1]))
