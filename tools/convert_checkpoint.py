@@ -17,14 +17,17 @@ import argparse
 import sys
 from typing import List, Optional
 
-from mmengine.config import DictAction
-
+from mroi_plugin.utils.cfg_options import CfgOptionsAction
 from mroi_plugin.utils.checkpoint_conversion import (
     AUTO,
     DEFAULT_SUMMARY_KEYS,
     SOURCE_FORMATS,
     convert_checkpoint,
 )
+from mroi_plugin.utils.output_files import OutputPathError
+
+#: Exit status when the conversion cannot start (bad paths or options), as argparse's.
+EXIT_SETUP_ERROR = 2
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -32,7 +35,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='Convert a released CLIFF / Multi-RoI / mmpose checkpoint to mroi_plugin '
         'parameter names')
     parser.add_argument('src', help='released checkpoint (.pt / .pth)')
-    parser.add_argument('dst', help='output mmengine checkpoint (.pth)')
+    parser.add_argument(
+        'dst',
+        help='output mmengine checkpoint (.pth); must not be SRC, written whole or not at all')
     parser.add_argument(
         '--format',
         default=AUTO,
@@ -45,7 +50,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override settings of --config, key=value pairs such as '
         'model.neck.num_freqs=8')
     parser.add_argument(
@@ -58,17 +63,22 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    """Convert; returns the exit status (0 written, 2 refused before converting)."""
     args = parse_args(argv)
     if args.cfg_options and not args.config:
         print('error: --cfg-options needs --config', file=sys.stderr)
-        return 2
-    report = convert_checkpoint(
-        args.src,
-        args.dst,
-        source_format=args.format,
-        config=args.config,
-        cfg_options=args.cfg_options,
-        unsafe_load=args.unsafe_load)
+        return EXIT_SETUP_ERROR
+    try:
+        report = convert_checkpoint(
+            args.src,
+            args.dst,
+            source_format=args.format,
+            config=args.config,
+            cfg_options=args.cfg_options,
+            unsafe_load=args.unsafe_load)
+    except OutputPathError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return EXIT_SETUP_ERROR
     print(report.summary(max_keys=None if args.verbose else DEFAULT_SUMMARY_KEYS))
     print(f'Saved {report.num_target_keys} tensors to {args.dst}')
     return 0

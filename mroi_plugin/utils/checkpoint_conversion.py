@@ -65,6 +65,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
+from .output_files import atomic_output, check_not_same_file, check_output_file
+
 __all__ = [
     'SOURCE_FORMATS', 'ShapeMismatch', 'ConversionReport', 'extract_state_dict',
     'load_source_state_dict', 'detect_format', 'convert_state_dict', 'model_state_shapes',
@@ -644,7 +646,8 @@ def convert_checkpoint(src: str,
 
     Args:
         src (str): Released checkpoint.
-        dst (str): Output path (its directory is created).
+        dst (str): Output path (its directory is created). Written atomically (a temporary
+            file in the same folder, renamed when complete).
         source_format (str): One of :data:`SOURCE_FORMATS` or ``'auto'``.
         config (str, optional): Config of the target model; names and shapes are then
             checked (see :func:`convert_state_dict`).
@@ -653,9 +656,17 @@ def convert_checkpoint(src: str,
 
     Returns:
         ConversionReport: What was mapped, and what not.
+
+    Raises:
+        OutputPathError: ``dst`` is ``src`` (same path, symlink or hard link) or cannot be
+            written; raised before anything is read or built.
     """
     from mroi_plugin.version import __version__
 
+    # Both checks come before the (possibly minutes-long) model build: a destination that is
+    # the source would destroy it, an unwritable one would lose the conversion.
+    check_not_same_file(src, dst, what='destination')
+    dst = check_output_file(dst, what='destination')
     state_dict = load_source_state_dict(src, unsafe_load=unsafe_load)
     target_shapes, notes = (None, []) if config is None else model_state_shapes(
         config, cfg_options)
@@ -665,8 +676,8 @@ def convert_checkpoint(src: str,
     meta.update(source_file=osp.basename(os.fspath(src)), target_config=config,
                 converter='mroi_plugin.utils.checkpoint_conversion',
                 mroi_plugin_version=__version__)
-    dst = os.fspath(dst)
-    if osp.dirname(dst):
-        os.makedirs(osp.dirname(dst), exist_ok=True)
-    torch.save({'state_dict': converted, 'meta': meta}, dst)
+    # A crash or a full disk during the save leaves the previous file (or none), never a
+    # truncated checkpoint under the final name.
+    with atomic_output(dst) as tmp:
+        torch.save({'state_dict': converted, 'meta': meta}, tmp)
     return report

@@ -18,10 +18,13 @@ configs, and checked against independent computations: the authors' forward pass
 out by hand with the source tensors.
 """
 import argparse
+import errno
 import importlib.util
 import math
+import os
 import os.path as osp
 import shutil
+import stat
 from typing import Dict, Iterable, Tuple
 from unittest import mock
 
@@ -35,6 +38,7 @@ from torch.nn.modules.conv import _ConvNd
 from mroi_plugin.body_models import standin as standin_module
 from mroi_plugin.body_models.standin import write_standin_smpl
 from mroi_plugin.registry import MODELS
+from mroi_plugin.utils import checkpoint_conversion as conversion_module
 from mroi_plugin.utils import register_all_modules
 from mroi_plugin.utils.checkpoint_conversion import (
     convert_state_dict,
@@ -658,3 +662,90 @@ def test_cli_writes_mmengine_checkpoint(tmp_path, capsys, build_model, standin_d
 def test_model_state_shapes_missing_config():
     with pytest.raises(FileNotFoundError, match='nope.py'):
         model_state_shapes('nope.py')
+
+
+# --------------------------------------------------------------------------- nothing lost
+def _small_source(tmp_path) -> Tuple[str, bytes]:
+    """A released CLIFF file (converted without --config: no model is built)."""
+    src = tmp_path / 'res50.pt'
+    torch.save({'model': synthetic_state_dict(released_layout('cliff_r50'))}, src)
+    return str(src), src.read_bytes()
+
+
+@pytest.mark.parametrize('link', ['same_path', 'relative_path', 'symlink', 'hardlink'])
+def test_destination_that_is_the_source_is_refused(tmp_path, capsys, monkeypatch, link):
+    src, original = _small_source(tmp_path)
+    dst = {'same_path': src, 'relative_path': str(tmp_path / 'sub' / '..' / 'res50.pt')}.get(link)
+    if link == 'symlink':
+        dst = str(tmp_path / 'link.pth')
+        os.symlink(src, dst)
+    elif link == 'hardlink':
+        dst = str(tmp_path / 'hard.pth')
+        os.link(src, dst)
+    if link == 'relative_path':
+        (tmp_path / 'sub').mkdir()
+    assert _load_tool().main([src, dst]) == 2
+    err = capsys.readouterr().err
+    assert f'The destination {dst} is the source file {src}' in err
+    assert 'writing it would destroy the source' in err
+    with open(src, 'rb') as f:
+        assert f.read() == original
+
+
+def test_unwritable_destination_fails_before_reading_the_source(tmp_path, capsys, monkeypatch):
+    src, _ = _small_source(tmp_path)
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('x')
+    tool = _load_tool()
+
+    def no_read(*args, **kwargs):
+        raise AssertionError('the source was read before the destination was checked')
+
+    monkeypatch.setattr(conversion_module, 'load_source_state_dict', no_read)
+    dst = blocker / 'out' / 'cliff.pth'
+    assert tool.main([src, str(dst)]) == 2
+    err = capsys.readouterr().err
+    assert f'destination {dst} cannot be written' in err
+    assert tool.main([src, str(tmp_path)]) == 2  # a folder
+    assert f'destination {tmp_path} is a folder' in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root writes into read-only folders')
+def test_read_only_destination_folder(tmp_path, capsys):
+    src, _ = _small_source(tmp_path)
+    folder = tmp_path / 'ro'
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        assert _load_tool().main([src, str(folder / 'cliff.pth')]) == 2
+    finally:
+        folder.chmod(0o755)
+    assert 'cannot be written (Permission denied' in capsys.readouterr().err
+    assert list(folder.iterdir()) == []
+
+
+def test_failed_save_leaves_the_previous_destination(tmp_path, monkeypatch):
+    """A save that dies half-way (full disk) leaves the old file and no temporary behind."""
+    src, _ = _small_source(tmp_path)
+    dst = tmp_path / 'out' / 'cliff.pth'
+    dst.parent.mkdir()
+    dst.write_bytes(b'previous conversion')
+    real_save = torch.save
+
+    def full_disk(obj, path):
+        with open(path, 'wb') as f:
+            f.write(b'half a checkpoint')
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(conversion_module.torch, 'save', full_disk)
+    with pytest.raises(OSError, match='No space left'):
+        _load_tool().main([src, str(dst)])
+    assert dst.read_bytes() == b'previous conversion'
+    assert [p.name for p in dst.parent.iterdir()] == ['cliff.pth']
+    # Once it works, the file is replaced whole, with the permissions of the one it replaces.
+    monkeypatch.setattr(conversion_module.torch, 'save', real_save)
+    dst.chmod(0o640)
+    assert _load_tool().main([src, str(dst)]) == 0
+    assert len(torch.load(dst, weights_only=True)['state_dict']) == 331
+    assert stat.S_IMODE(dst.stat().st_mode) == 0o640
+    assert [p.name for p in dst.parent.iterdir()] == ['cliff.pth']
