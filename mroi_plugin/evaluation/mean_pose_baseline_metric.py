@@ -21,7 +21,9 @@ class MeanPoseBaselineMetric(HMRMetric):
     included). It is the floor a trained model must clearly beat; PA-MPJPE is
     its fairest number, since MPJPE and PVE also charge it for not knowing the
     person's orientation. No translation is predicted, so it has no
-    ``transl_error``.
+    ``transl_error``; the camera's floor is
+    :class:`~mroi_plugin.evaluation.ConstantCameraBaselineMetric` (the training
+    set's mean crop camera).
 
     Args:
         ann_file (str): The training HumanData ``.npz`` with ``smpl`` parameters.
