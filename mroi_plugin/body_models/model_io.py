@@ -187,8 +187,8 @@ def load_pickle_without_chumpy(path: PathLike) -> Dict[str, Any]:
         raise BodyModelFileError(
             f'Refusing to load body model file {path}: {e}. A model pickle may hold only '
             'numpy arrays, plain containers and (read as data) chumpy/scipy objects; this '
-            'one asks to run code. Do not use it: re-download the model from its official '
-            'source, or convert a trusted copy to .npz.') from e
+            'one asks for more (possibly to run code). Do not use it: re-download the model '
+            'from its official source, or convert a trusted copy to .npz.') from e
     except Exception as e:  # any unpickling failure means a corrupt/unsupported file
         raise BodyModelFileError(
             f'Cannot read body model file {path}: not a valid pickle ({type(e).__name__}: '
