@@ -46,7 +46,7 @@ from mroi_plugin.apis import (
     load_config,
     load_model_checkpoint,
 )
-from mroi_plugin.utils import destroy_distributed, register_all_modules
+from mroi_plugin.utils import destroy_distributed, extract_state_dict, register_all_modules
 from mroi_plugin.utils.output_files import OutputPathError, atomic_output, check_output_file
 
 # Checkpoints mmengine can read from somewhere other than the local disk.
@@ -160,8 +160,9 @@ def build_config(args: argparse.Namespace) -> Config:
 def _check_checkpoint_fits(model: nn.Module, checkpoint: str) -> None:
     """Load ``checkpoint`` strictly into ``model``; raise with the key report if it does not fit.
 
-    Remote checkpoints are fetched with mmengine's ``CheckpointLoader`` (which caches them,
-    so ``load_from`` does not fetch again) and checked through a temporary local copy.
+    Remote checkpoints are read with mmengine's ``CheckpointLoader`` (the loader
+    ``load_from`` uses; http(s) downloads are cached, so they are fetched once) and checked
+    through a temporary local copy of their state dict; errors name the URL.
 
     Raises:
         CheckpointMismatchError: Missing / unexpected / shape-mismatched keys.
@@ -172,9 +173,12 @@ def _check_checkpoint_fits(model: nn.Module, checkpoint: str) -> None:
         return
     loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     with tempfile.TemporaryDirectory() as tmp:
-        local = osp.join(tmp, osp.basename(checkpoint.rstrip('/')) or 'checkpoint.pth')
-        torch.save(loaded, local)
-        load_model_checkpoint(model, local)
+        local = osp.join(tmp, 'checkpoint.pth')
+        try:
+            torch.save(extract_state_dict(loaded, source=checkpoint), local)
+            load_model_checkpoint(model, local)
+        except CheckpointMismatchError as error:
+            raise CheckpointMismatchError(str(error).replace(local, checkpoint)) from None
 
 
 def check_checkpoint_fits(runner: Runner, checkpoint: str, strict: bool = True) -> bool:

@@ -163,6 +163,28 @@ def test_check_runs_on_the_runner_model_and_keeps_load_from(data, tool, tmp_path
         tool.check_checkpoint_fits(runner, data['wide'])
 
 
+def test_remote_checkpoint_is_checked_too(data, tool, tmp_path, monkeypatch):
+    """A URL goes through mmengine's CheckpointLoader (stubbed: nothing is downloaded)."""
+    url = 'https://example.com/models/wide.pth'
+    fetched = []
+
+    def fake_remote(filename, map_location=None):
+        fetched.append(filename)
+        return torch.load({url: data['wide'], url[:-8] + 'good.pth': data['good']}[filename],
+                          map_location=map_location, weights_only=True)
+
+    monkeypatch.setattr(tool.CheckpointLoader, 'load_checkpoint', fake_remote)
+    _forbid_evaluation(monkeypatch, tool)
+    args = tool.parse_args([data['config'], url, '--work-dir', str(tmp_path)])
+    register_all_modules(init_default_scope=False)
+    runner = tool.build_runner(tool.build_config(args), 'none', mode='test')
+    with pytest.raises(tool.CheckpointMismatchError,
+                       match=f'Checkpoint {url} does not match .* shape mismatch'):
+        tool.check_checkpoint_fits(runner, url)
+    assert tool.check_checkpoint_fits(runner, url[:-8] + 'good.pth') is True
+    assert fetched == [url, url[:-8] + 'good.pth']
+
+
 @pytest.mark.slow
 def test_fitting_and_non_strict_checkpoints_are_evaluated(data, tool, tmp_path, capsys):
     """The exact checkpoint evaluates as mmengine loads it; --non-strict evaluates another."""
@@ -171,6 +193,11 @@ def test_fitting_and_non_strict_checkpoints_are_evaluated(data, tool, tmp_path, 
     assert tool.main(_argv(data, 'renamed', tmp_path / 'renamed', '--non-strict')) == 0
     out = capsys.readouterr().out
     assert '--non-strict:' in out and '1 missing key(s)' in out
+    assert np.isfinite(_mpjpe(out))
+    # Shape mismatches, which torch's load_state_dict would raise on, are skipped too.
+    assert tool.main(_argv(data, 'wide', tmp_path / 'wide', '--non-strict')) == 0
+    out = capsys.readouterr().out
+    assert '--non-strict:' in out and re.search(r'\d+ shape mismatch\(es\)', out)
     assert np.isfinite(_mpjpe(out))
     # Evaluation is deterministic: the same checkpoint gives the same numbers again.
     assert tool.main(_argv(data, 'good', tmp_path / 'again')) == tool.EXIT_OK
