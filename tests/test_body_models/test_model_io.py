@@ -133,6 +133,26 @@ def test_python2_chumpy_pickle_loads_without_chumpy(tmp_path, smpl_arrays):
         torch.testing.assert_close(value, expected[key], rtol=0, atol=0)
 
 
+@pytest.mark.parametrize('protocol', [0, 1])
+def test_python2_text_protocol_pickle_loads_without_chumpy(tmp_path, smpl_arrays, protocol):
+    """Protocols 0/1 name ``copy_reg._reconstructor`` and ``__builtin__.set`` (Python 2)."""
+    with fake_chumpy() as ch:
+        buffer = io.BytesIO()
+        Py2StylePickler(buffer, protocol=protocol).dump(chumpy_model(smpl_arrays, ch))
+    # pickle's fix_imports already writes the Python 2 module names; numpy's we rename.
+    data = buffer.getvalue().replace(b'cnumpy._core.', b'cnumpy.core.')
+    for py2_global in (b'c__builtin__\nset\n', b'ccopy_reg\n_reconstructor\n',
+                       b'cnumpy.core.multiarray\n_reconstruct\n'):
+        assert py2_global in data
+    path = tmp_path / 'SMPL_NEUTRAL.pkl'
+    path.write_bytes(data)
+    raw = load_pickle_without_chumpy(path)
+    for key in ('v_template', 'shapedirs', 'posedirs', 'weights', 'J_regressor', 'f'):
+        np.testing.assert_allclose(raw[key], smpl_arrays[key], rtol=0, atol=1e-15, err_msg=key)
+    assert raw['bs_style'] == 'lbs' and '__unreadable__' not in raw
+    assert 'chumpy' not in sys.modules
+
+
 def write_plain(path, arrays):
     with open(path, 'wb') as f:
         pickle.dump(arrays, f, protocol=2)
