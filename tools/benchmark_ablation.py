@@ -149,8 +149,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--num-train', type=int, help='synthetic training samples')
     parser.add_argument('--num-test', type=int, help='synthetic test samples')
     parser.add_argument('--batch-size', type=int, help='training batch size')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='training seed of every variant (one run; see --seeds)')
+    parser.add_argument('--seed', type=int,
+                        help='training seed of every variant (default 0; one run, see --seeds)')
     parser.add_argument('--seeds', type=int, nargs='+',
                         help='training seeds: every variant is trained once per seed')
     parser.add_argument('--out-json', default='',
@@ -168,7 +168,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.epochs is not None and args.epochs < 1:
         parser.error('--epochs must be >= 1')
     if args.seeds is None:
-        args.seeds = [args.seed]
+        args.seeds = [0 if args.seed is None else args.seed]
+    elif args.seed is not None:
+        parser.error('give either --seed or --seeds, not both')
     elif len(set(args.seeds)) != len(args.seeds):
         parser.error(f'--seeds must be distinct, got {args.seeds}')
     return args

@@ -261,8 +261,9 @@ def test_seed_arguments():
     assert ablation.parse_args(['--seed', '4']).seeds == [4]
     args = ablation.parse_args(['--seeds', '0', '1', '--out-json', 'r.json'])
     assert args.seeds == [0, 1] and args.out_json == 'r.json'
-    with pytest.raises(SystemExit):
-        ablation.parse_args(['--seeds', '1', '1'])
+    for bad in (['--seeds', '1', '1'], ['--seed', '1', '--seeds', '2', '3']):
+        with pytest.raises(SystemExit):
+            ablation.parse_args(bad)
     seeded = [ablation.base_config(args, seed).randomness for seed in args.seeds]
     assert seeded == [dict(seed=0), dict(seed=1)]
 
