@@ -5,11 +5,17 @@ through ``tools/dist_train.sh`` (torchrun) or ``tools/slurm_train.sh``, on GPU
 (NCCL) or CPU (gloo).
 """
 import argparse
-import os.path as osp
+from typing import Optional, Tuple
 
 from mmengine.config import Config
 
 from mroi_plugin.apis import add_launch_args, build_runner, default_work_dir, load_config
+from mroi_plugin.apis.resume import (
+    CheckpointSummary,
+    check_amp_device,
+    check_resume_compatible,
+    prepare_resume,
+)
 from mroi_plugin.utils import destroy_distributed, register_all_modules
 
 
@@ -23,7 +29,13 @@ def parse_args() -> argparse.Namespace:
         type=str,
         const='auto',
         help='resume from the given checkpoint, or, without a value, from the '
-        'latest checkpoint in the work dir')
+        'latest checkpoint in the work dir (the file named by its last_checkpoint, '
+        'looked up in this work dir even if the dir was copied or moved)')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='start a new run in a work dir that already holds checkpoints, '
+        'overwriting them (without it such a work dir is refused)')
     parser.add_argument(
         '--amp', action='store_true', help='enable automatic mixed precision training')
     add_launch_args(parser, 'train_cfg.max_epochs=2 optim_wrapper.optimizer.lr=1e-5')
@@ -31,8 +43,16 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def build_config(args: argparse.Namespace) -> Config:
-    """Load the config and apply the command-line options to it."""
+def build_config(args: argparse.Namespace) -> Tuple[Config, Optional[CheckpointSummary]]:
+    """Load the config, apply the command-line options and check the work dir.
+
+    Nothing is built: a work dir whose checkpoints a new run would overwrite, a
+    damaged checkpoint to resume from or ``--amp`` without a GPU fail here.
+
+    Returns:
+        tuple: The config and, when resuming, the checkpoint's summary for
+        :func:`~mroi_plugin.apis.resume.check_resume_compatible`.
+    """
     cfg = load_config(args)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -51,23 +71,22 @@ def build_config(args: argparse.Namespace) -> Config:
                 cfg.optim_wrapper.pop(key, None)
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise FileNotFoundError(f'--resume checkpoint not found: {args.resume}')
-        cfg.resume = True
-        cfg.load_from = args.resume
-    return cfg
+    check_amp_device(cfg)
+    resume = args.resume
+    if resume is None and cfg.get('resume'):
+        # ``resume = True`` in the config: mmengine's auto-resume, done the checked way.
+        resume = 'auto' if cfg.get('load_from') is None else cfg.load_from
+    summary = prepare_resume(cfg, resume, args.overwrite)
+    return cfg, summary
 
 
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    cfg = build_config(args)
+    cfg, resume_from = build_config(args)
     runner = build_runner(cfg, args.launcher)
     try:
+        check_resume_compatible(runner, resume_from)
         runner.train()
     finally:
         destroy_distributed()

@@ -30,7 +30,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
-from mmengine.logging import print_log
+from mmengine.logging import MMLogger
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 
@@ -70,8 +70,21 @@ class CheckpointSummary(dict):
     Keys: ``path`` (str); ``state_dict`` ({name: torch.Size}); ``optimizer``
     (``{'param_groups': [...], 'state': {index: {name: torch.Size}}}`` or None);
     ``meta`` (dict without tensors: ``epoch``, ``iter``, ``cfg`` (str),
-    ``experiment_name`` ...).
+    ``experiment_name`` ...); after :func:`prepare_resume` also ``notes`` (the
+    messages about the file chosen, for the run's log).
     """
+
+
+def _note(message: str, level: int = logging.INFO) -> None:
+    """Log to the console before the Runner (and its log file) exists.
+
+    Not to mmengine's ``'current'`` logger: in a process that ran another Runner
+    before, that one writes into the other run's log file.
+    """
+    name = 'mroi_resume'
+    logger = (MMLogger.get_instance(name) if MMLogger.check_instance_created(name) else
+              MMLogger.get_instance(name, logger_name=name))
+    logger.log(level, message)
 
 
 # ------------------------------------------------------------------------ the work dir
@@ -128,9 +141,9 @@ def check_work_dir_unused(cfg: Config, overwrite: bool = False) -> None:
     shown = ', '.join(found[:MAX_KEYS_SHOWN]) + (
         f', ... ({len(found) - MAX_KEYS_SHOWN} more)' if len(found) > MAX_KEYS_SHOWN else '')
     if overwrite:
-        print_log(f'--overwrite: the new run writes into {folder}, which holds {shown}; '
-                  'checkpoints of the same name and last_checkpoint will be replaced.',
-                  logger='current', level=logging.WARNING)
+        _note(f'--overwrite: the new run writes into {folder}, which holds {shown}; '
+              'checkpoints of the same name and last_checkpoint will be replaced.',
+              logging.WARNING)
         return
     raise WorkDirInUseError(
         f'The work dir {work_dir} already holds checkpoints ({shown} in {folder}); a new run '
@@ -163,6 +176,14 @@ def resolve_last_checkpoint(cfg: Config) -> Optional[str]:
         ResumeCheckpointError: No ``last_checkpoint`` but checkpoints are there
             (which one is unknown), or the file it names is not in this dir.
     """
+    path, note = _resolve_last_checkpoint(cfg)
+    if note:
+        _note(note, logging.WARNING)
+    return path
+
+
+def _resolve_last_checkpoint(cfg: Config) -> Tuple[Optional[str], Optional[str]]:
+    """:func:`resolve_last_checkpoint`, and what to say about the file chosen."""
     work_dir, folder = osp.abspath(cfg.work_dir), checkpoint_dir(cfg)
     record = osp.join(work_dir, LAST_CHECKPOINT)
     found = list_checkpoints(folder)
@@ -172,7 +193,7 @@ def resolve_last_checkpoint(cfg: Config) -> Optional[str]:
                 f'--resume: {work_dir} has no {LAST_CHECKPOINT} file but holds '
                 f'{", ".join(osp.basename(p) for p in found)}; name the one to continue from, '
                 f'e.g. --resume {found[-1]}')
-        return None
+        return None, None
     with open(record, encoding='utf-8', errors='replace') as f:
         recorded = f.read().strip()
     if not recorded:
@@ -180,13 +201,11 @@ def resolve_last_checkpoint(cfg: Config) -> Optional[str]:
             f'--resume: {record} is empty; name the checkpoint to continue from, e.g. '
             f'--resume {found[-1] if found else osp.join(folder, "epoch_N.pth")}')
     if _inside(recorded, folder) and osp.isfile(recorded):
-        return recorded
+        return recorded, None
     local = osp.join(folder, osp.basename(recorded))
     if osp.isfile(local):
-        print_log(f'{record} names {recorded}, which is not in this work dir (it was copied '
-                  f'or moved); resuming from {local} instead.', logger='current',
-                  level=logging.WARNING)
-        return local
+        return local, (f'{record} names {recorded}, which is not in this work dir (it was '
+                       f'copied or moved); resuming from {local} instead.')
     elsewhere = (f' It exists outside this work dir: to continue from it deliberately, pass '
                  f'--resume {recorded}.' if osp.isfile(recorded) else '')
     listed = (f' This dir holds {", ".join(osp.basename(p) for p in found)}.' if found else
@@ -216,9 +235,11 @@ def _read(path: str) -> Any:
     except DamagedCheckpointError:
         raise
     except Exception as error:  # torch raises many types for truncated / foreign files
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ''
+        text = str(error).strip()
+        # First sentence only: torch appends pages of advice about weights_only.
+        first = text.splitlines()[0].split('. ')[0].rstrip('.')[:200] if text else ''
         raise DamagedCheckpointError(
-            f'it cannot be read ({type(error).__name__}: {first_line[:200]}); it is '
+            f'it cannot be read ({type(error).__name__}: {first}); it is '
             'truncated, damaged or not a checkpoint') from error
 
 
@@ -319,16 +340,19 @@ def prepare_resume(cfg: Config, resume: Optional[str], overwrite: bool = False
     if overwrite:
         raise ValueError('--resume continues the run in the work dir and --overwrite starts a '
                          'new one over it: pass only one of them.')
-    path = resolve_last_checkpoint(cfg) if resume == 'auto' else resume
+    path, note = _resolve_last_checkpoint(cfg) if resume == 'auto' else (resume, None)
     if path is None:
-        print_log(f'--resume: {osp.abspath(cfg.work_dir)} holds no checkpoint yet; training '
-                  'starts from scratch.', logger='current', level=logging.WARNING)
+        _note(f'--resume: {osp.abspath(cfg.work_dir)} holds no checkpoint yet; training '
+              'starts from scratch.', logging.WARNING)
         cfg.resume = False
         cfg.load_from = None
         return None
     summary = load_checkpoint_summary(path)
-    print_log(f'Resuming from {path} (epoch {summary["meta"]["epoch"]}, '
-              f'iter {summary["meta"]["iter"]}).', logger='current')
+    summary['notes'] = [note] if note else []
+    summary['notes'].append(f'Resuming from {path} (epoch {summary["meta"]["epoch"]}, '
+                            f'iter {summary["meta"]["iter"]}).')
+    for message in summary['notes']:
+        _note(message, logging.WARNING if message is note else logging.INFO)
     cfg.resume = True
     cfg.load_from = path
     return summary
@@ -455,6 +479,8 @@ def check_resume_compatible(runner: Any, summary: Optional[CheckpointSummary]) -
         names = {id(p): n for n, p in model.named_parameters()}
         problems = _optimizer_mismatch(summary['optimizer'], optim_wrapper, names)
     if not problems:
+        for message in summary.get('notes', []):
+            runner.logger.info(message)  # the run's log file says which file it continued
         return
     meta = summary['meta']
     written_by = meta.get('experiment_name') or 'an unnamed run'

@@ -3,7 +3,8 @@
 What has to be restored or reproduced for that, and where it comes from:
 
 - weights, Adam's moments, the LR scheduler, the message hub and the epoch/iter
-  counters: mmengine's checkpoint (``resume=True`` / ``tools/train.py --resume``);
+  counters: mmengine's checkpoint (``tools/train.py --resume``: the file named by
+  ``last_checkpoint``, checked by :mod:`mroi_plugin.apis.resume`);
 - the sample order: ``DefaultSampler`` reshuffles from ``seed + epoch``;
 - the augmentation: ``SeededSampler`` tags each index with ``(seed, epoch)`` and
   the dataset seeds the sample's transforms from ``(seed, epoch, index)``, so a
@@ -36,6 +37,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from mroi_plugin.apis.resume import check_resume_compatible, prepare_resume
 from mroi_plugin.utils import register_all_modules
 from tests.tiny_configs import REPO
 
@@ -98,10 +100,13 @@ def test_killed_and_resumed_run_is_bit_identical_to_a_straight_run(tiny_data, tm
     assert (killed_dir / 'epoch_1.pth').exists()
     assert not (killed_dir / f'epoch_{EPOCHS}.pth').exists(), 'the run was not interrupted'
 
-    # Resume (what ``tools/train.py --resume`` does) in this process.
-    cfg.resume = True
+    # Resume in this process as ``tools/train.py --resume`` does: last_checkpoint's file,
+    # checked before anything is built and against the model before training.
     _load_in_main_process(cfg)
+    summary = prepare_resume(cfg, 'auto')
+    assert cfg.resume and cfg.load_from == str(killed_dir / 'epoch_1.pth')
     resumed = Runner.from_cfg(cfg)
+    check_resume_compatible(resumed, summary)
     resumed.train()
     assert (resumed.epoch, resumed.iter) == (EPOCHS, EPOCHS * ITERS_PER_EPOCH)
 
@@ -159,8 +164,10 @@ def test_iteration_based_run_resumes_bit_identically_from_a_mid_epoch_checkpoint
     assert sorted(p.name for p in (tmp_path / 'run').glob('*.pth')) == ['iter_4.pth']
 
     cfg = config(tmp_path / 'run')
-    cfg.resume = True
+    summary = prepare_resume(cfg, 'auto')
+    assert summary['meta']['iter'] == 4
     resumed = Runner.from_cfg(cfg)
+    check_resume_compatible(resumed, summary)
     resumed.train()
     straight = Runner.from_cfg(config(tmp_path / 'straight'))
     straight.train()
