@@ -24,7 +24,8 @@ from .human_data import BadSampleError, HumanDataFile
 from .human_data_dataset import DEFAULT_BBOX_SCALE_FACTOR, DEFAULT_CROP_ASPECT, HumanDataDataset
 
 __all__ = [
-    'mean_smpl_params', 'mean_crop_camera', 'write_mean_params', 'mean_params_crop_box',
+    'mean_smpl_params', 'training_crop_cameras', 'mean_crop_camera', 'write_mean_params',
+    'mean_params_crop_box',
     'DEFAULT_MEAN_CAM'
 ]
 
@@ -61,18 +62,52 @@ def mean_smpl_params(ann_file: str) -> Tuple[torch.Tensor, torch.Tensor]:
     return rotmats, torch.from_numpy(betas[valid].mean(axis=0))
 
 
+def training_crop_cameras(ann_file: str,
+                          crop_aspect: float = DEFAULT_CROP_ASPECT,
+                          bbox_scale_factor: float = DEFAULT_BBOX_SCALE_FACTOR) -> np.ndarray:
+    """Every sample's ground-truth crop camera of its original box (RoI 0).
+
+    Each sample's full-camera translation (``smpl.transl``) seen from its crop box
+    (:func:`~mroi_plugin.geometry.cam_full_to_crop`), with the box, focal length and
+    principal point exactly as :class:`HumanDataDataset` gives them to the model (so
+    ``crop_aspect`` and ``bbox_scale_factor`` must be the training dataset's). Samples
+    without a finite translation or a camera, with a degenerate box or behind the camera
+    are left out.
+
+    Args:
+        ann_file (str): HumanData ``.npz``.
+        crop_aspect (float): ``crop_w / crop_h`` of the training crops.
+        bbox_scale_factor (float): Enlargement of the annotated box.
+
+    Returns:
+        np.ndarray: ``(M, 3)`` float64 crop cameras ``(s, tx, ty)``, ``s > 0``; ``M = 0``
+        for data without translations (e.g. SPIN-style files).
+    """
+    dataset = HumanDataDataset(ann_file=ann_file, crop_aspect=crop_aspect,
+                               bbox_scale_factor=bbox_scale_factor)
+    cameras = []
+    if 'smpl.transl' in dataset.human_data:
+        for idx in range(len(dataset)):
+            try:
+                info = dataset.get_data_info(idx)
+            except BadSampleError:
+                continue
+            if not info['has_transl'] or info['focal_length'] is None \
+                    or info['principal_point'] is None or not info['smpl_transl'][2] > 0:
+                continue
+            cameras.append(
+                cam_full_to_crop(info['smpl_transl'].astype(np.float64),
+                                 info['bbox_center'].astype(np.float64), info['bbox_size'],
+                                 info['focal_length'],
+                                 info['principal_point'].astype(np.float64)))
+    return np.stack(cameras) if cameras else np.zeros((0, 3))
+
+
 def mean_crop_camera(ann_file: str,
                      crop_aspect: float = DEFAULT_CROP_ASPECT,
                      bbox_scale_factor: float = DEFAULT_BBOX_SCALE_FACTOR
                      ) -> Optional[Dict[str, np.ndarray]]:
     """Mean crop camera of the original box (RoI 0) over a HumanData split.
-
-    Each sample's ground-truth crop camera is its full-camera translation
-    (``smpl.transl``) seen from its crop box (:func:`cam_full_to_crop`), with
-    the box, focal length and principal point exactly as
-    :class:`HumanDataDataset` gives them to the model (so ``crop_aspect`` and
-    ``bbox_scale_factor`` must be the training dataset's). Samples without a
-    finite translation, with a degenerate box or behind the camera are left out.
 
     Args:
         ann_file (str): HumanData ``.npz``.
@@ -82,30 +117,12 @@ def mean_crop_camera(ann_file: str,
     Returns:
         dict | None: ``cam (3,)`` the arithmetic mean ``(s, tx, ty)`` (the start of a
         regressor of ``s``), ``log_scale ()`` the mean of ``log s`` (the start of a
-        regressor of ``log s``), ``count ()`` the samples used; float64. None when no
-        sample has a translation and a camera (e.g. SPIN-style data without
-        ``smpl.transl``).
+        regressor of ``log s``), ``count ()`` the samples used; float64, over
+        :func:`training_crop_cameras`. None when no sample has a translation and a camera.
     """
-    dataset = HumanDataDataset(ann_file=ann_file, crop_aspect=crop_aspect,
-                               bbox_scale_factor=bbox_scale_factor)
-    if 'smpl.transl' not in dataset.human_data:
+    cameras = training_crop_cameras(ann_file, crop_aspect, bbox_scale_factor)
+    if not len(cameras):
         return None
-    cameras = []
-    for idx in range(len(dataset)):
-        try:
-            info = dataset.get_data_info(idx)
-        except BadSampleError:
-            continue
-        if not info['has_transl'] or info['focal_length'] is None \
-                or info['principal_point'] is None or not info['smpl_transl'][2] > 0:
-            continue
-        cameras.append(
-            cam_full_to_crop(info['smpl_transl'].astype(np.float64),
-                             info['bbox_center'].astype(np.float64), info['bbox_size'],
-                             info['focal_length'], info['principal_point'].astype(np.float64)))
-    if not cameras:
-        return None
-    cameras = np.stack(cameras)
     return dict(cam=cameras.mean(axis=0), log_scale=np.log(cameras[:, 0]).mean(),
                 count=np.asarray(len(cameras)))
 

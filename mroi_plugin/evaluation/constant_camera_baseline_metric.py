@@ -1,20 +1,14 @@
 """The "predict the training set's mean camera" reference for the translation error."""
 from typing import Any, Dict, Mapping, Optional, Sequence
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from mroi_plugin.datasets.human_data import BadSampleError
-from mroi_plugin.datasets.human_data_dataset import (
-    DEFAULT_BBOX_SCALE_FACTOR,
-    DEFAULT_CROP_ASPECT,
-    HumanDataDataset,
-)
+from mroi_plugin.datasets.human_data_dataset import DEFAULT_BBOX_SCALE_FACTOR, DEFAULT_CROP_ASPECT
+from mroi_plugin.datasets.mean_params import training_crop_cameras
 from mroi_plugin.geometry import (
     CROP_SCALE_PARAMS,
     cam_crop_to_full,
-    cam_full_to_crop,
     carry_crop_camera,
     decode_crop_camera,
     encode_crop_camera,
@@ -25,7 +19,7 @@ from mroi_plugin.registry import METRICS
 
 from .hmr_metric import LOG_S_BIAS_KEY, LOG_S_STD_KEY, HMRMetric
 
-__all__ = ['ConstantCameraBaselineMetric', 'training_crop_cameras', 'TEST_CAMERAS']
+__all__ = ['ConstantCameraBaselineMetric', 'TEST_CAMERAS']
 
 # How the model turns its RoIs' cameras into one at test time (MultiRoIHMR test_cfg.camera).
 TEST_CAMERAS = ('roi0', 'mean')
@@ -34,51 +28,17 @@ _BOX_KEYS = ('roi_centers', 'roi_sizes', 'focal_length', 'principal_point')
 _REPORTED = ('transl_error', )
 
 
-def training_crop_cameras(ann_file: str,
-                          crop_aspect: float = DEFAULT_CROP_ASPECT,
-                          bbox_scale_factor: float = DEFAULT_BBOX_SCALE_FACTOR) -> Tensor:
-    """Every training sample's ground-truth crop camera of its original box (RoI 0).
-
-    The sample's translation ``smpl.transl`` seen from its crop box
-    (:func:`~mroi_plugin.geometry.cam_full_to_crop`), with the box, focal length and
-    principal point exactly as :class:`HumanDataDataset` gives them to the model, as
-    :func:`mroi_plugin.datasets.mean_params.mean_crop_camera` does; samples with a bad box,
-    no translation or camera, or a body not in front of the camera are left out.
-
-    Args:
-        ann_file (str): Training HumanData ``.npz`` with ``smpl.transl``.
-        crop_aspect (float): ``crop_w / crop_h`` of the training dataset.
-        bbox_scale_factor (float): Enlargement of the annotated box of the training dataset.
-
-    Returns:
-        Tensor: ``(M, 3)`` float64 crop cameras ``(s, tx, ty)``, ``s > 0``.
-
-    Raises:
-        ValueError: no sample has a translation and a camera.
-    """
-    dataset = HumanDataDataset(ann_file=ann_file, crop_aspect=crop_aspect,
-                               bbox_scale_factor=bbox_scale_factor)
-    cameras = []
-    if 'smpl.transl' in dataset.human_data:
-        for idx in range(len(dataset)):
-            try:
-                info = dataset.get_data_info(idx)
-            except BadSampleError:
-                continue
-            if not info['has_transl'] or info['focal_length'] is None \
-                    or info['principal_point'] is None or not info['smpl_transl'][2] > 0:
-                continue
-            cameras.append(cam_full_to_crop(
-                info['smpl_transl'].astype(np.float64), info['bbox_center'].astype(np.float64),
-                info['bbox_size'], info['focal_length'],
-                info['principal_point'].astype(np.float64)))
-    if not cameras:
+def _training_crop_cameras(ann_file: str, crop_aspect: float,
+                           bbox_scale_factor: float) -> Tensor:
+    """:func:`~mroi_plugin.datasets.mean_params.training_crop_cameras`, refusing none."""
+    cameras = training_crop_cameras(ann_file, crop_aspect, bbox_scale_factor)
+    if not len(cameras):
         raise ValueError(
             f'{ann_file}: no sample has a translation (smpl.transl) in front of a camera, so '
             'there is no mean crop camera; the constant-camera baseline needs a training set '
             'with ground-truth translations (e.g. the synthetic data). Drop '
             'ConstantCameraBaselineMetric from the evaluator for data without them.')
-    return torch.from_numpy(np.stack(cameras))
+    return torch.from_numpy(cameras)
 
 
 @METRICS.register_module()
@@ -150,7 +110,7 @@ class ConstantCameraBaselineMetric(HMRMetric):
         self.per_roi = bool(per_roi)
         self.camera = camera
         self.scale_param = scale_param
-        self.train_cameras = training_crop_cameras(ann_file, crop_aspect, bbox_scale_factor)
+        self.train_cameras = _training_crop_cameras(ann_file, crop_aspect, bbox_scale_factor)
         self.mean_camera = self._mean(self.train_cameras)
 
     def _mean(self, cameras: Tensor) -> Tensor:

@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from mroi_plugin.body_models import SMPL
+from mroi_plugin.datasets.mean_params import training_crop_cameras
 from mroi_plugin.evaluation import ConstantCameraBaselineMetric, HMRMetric
-from mroi_plugin.evaluation.constant_camera_baseline_metric import training_crop_cameras
 from mroi_plugin.geometry import cam_full_to_crop, relative_roi_layout
 from mroi_plugin.registry import METRICS
 
@@ -93,7 +93,7 @@ def _gt_crop(sample) -> torch.Tensor:
 
 # ----------------------------------------------------------------- training statistics
 def test_training_cameras_are_the_hand_derived_ones(data):
-    cameras = training_crop_cameras(data['ann_file'], bbox_scale_factor=1.0)
+    cameras = torch.from_numpy(training_crop_cameras(data["ann_file"], bbox_scale_factor=1.0))
     torch.testing.assert_close(cameras, torch.tensor([[1., 0., 0.], [2., 0.3, 0.]],
                                                      dtype=torch.float64), atol=1e-6, rtol=0)
     linear = _metric(data)
