@@ -50,9 +50,11 @@ def check_output_file(path: PathLike, what: str = 'output file') -> str:
     folder = osp.dirname(path)
     if osp.isdir(path):
         raise OutputPathError(f'{what} {path} is a folder; give a file name inside it.')
+    where = folder
     try:
         os.makedirs(folder, exist_ok=True)
         if osp.exists(path):
+            where = path
             with open(path, 'ab'):
                 pass
         else:
@@ -60,9 +62,14 @@ def check_output_file(path: PathLike, what: str = 'output file') -> str:
                 pass
     except OSError as error:
         reason = error.strerror or type(error).__name__
+        if isinstance(error, FileExistsError):
+            reason = 'a file is in the way of its folder'
+        # makedirs names the folder level that failed; the probe's own name would confuse.
+        if error.filename and '.write_probe_' not in str(error.filename):
+            where = error.filename
         raise OutputPathError(
-            f'{what} {path} cannot be written ({reason}: {error.filename or folder}). Choose a '
-            'path in a writable folder; nothing has been computed yet.') from error
+            f'{what} {path} cannot be written ({reason}: {where}). Choose a path in a writable '
+            'folder; nothing has been computed yet.') from error
     return path
 
 
