@@ -24,6 +24,7 @@ import difflib
 import logging
 import os
 import os.path as osp
+import pickle
 import re
 from itertools import chain
 from typing import Any, Dict, List, Optional, Tuple
@@ -238,9 +239,11 @@ def _read(path: str) -> Any:
         text = str(error).strip()
         # First sentence only: torch appends pages of advice about weights_only.
         first = text.splitlines()[0].split('. ')[0].rstrip('.')[:200] if text else ''
+        what = ('holds objects that safe loading (weights_only=True) refuses'
+                if isinstance(error, pickle.UnpicklingError) else
+                'is truncated, damaged or not a checkpoint')
         raise DamagedCheckpointError(
-            f'it cannot be read ({type(error).__name__}: {first}); it is '
-            'truncated, damaged or not a checkpoint') from error
+            f'it cannot be read ({type(error).__name__}: {first}); it {what}') from error
 
 
 def _summarise(path: str) -> CheckpointSummary:

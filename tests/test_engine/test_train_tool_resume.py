@@ -101,6 +101,12 @@ def test_build_config_keeps_load_from_and_lets_overwrite_through(tmp_path, monke
                                       '--overwrite'])
     cfg, summary = train_tool.build_config(train_tool.parse_args())
     assert summary is None and cfg.work_dir == str(work)
+    # ``resume = True`` in the config goes through the same checks as --resume.
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))
+    monkeypatch.setattr(sys, 'argv', ['train.py', str(config), '--work-dir', str(work),
+                                      '--cfg-options', 'resume=True'])
+    with pytest.raises(DamagedCheckpointError, match=f'Cannot resume from {work}/epoch_1.pth'):
+        train_tool.build_config(train_tool.parse_args())
 
 
 @pytest.mark.slow

@@ -251,6 +251,25 @@ def test_a_damaged_latest_checkpoint_names_the_previous_valid_one(tmp_path, dama
     assert load_checkpoint_summary(str(work / 'epoch_1.pth'))['meta']['epoch'] == 1
 
 
+def test_a_checkpoint_safe_loading_refuses_is_named_as_such(tmp_path, monkeypatch):
+    work = _trained(tmp_path / 'run', max_epochs=2)
+    monkeypatch.chdir(tmp_path)
+    torch.save({'meta': {'epoch': 2, 'iter': 8}, 'state_dict': {}, 'payload': _Payload()},
+               str(work / 'epoch_2.pth'))
+    with pytest.raises(DamagedCheckpointError) as error:
+        prepare_resume(_cfg(work), resume='auto')
+    assert 'UnpicklingError' in str(error.value) and 'safe loading' in str(error.value)
+    assert f'--resume {work / "epoch_1.pth"}' in str(error.value)
+    assert not (tmp_path / 'pwned').exists()
+
+
+class _Payload:
+    """Would create ``pwned`` in the working dir if unpickled."""
+
+    def __reduce__(self):
+        return (open, ('pwned', 'w'))
+
+
 def test_no_readable_checkpoint_left_says_so(tmp_path):
     (tmp_path / 'epoch_1.pth').write_bytes(b'\x00' * 100)
     with pytest.raises(DamagedCheckpointError, match='no other readable checkpoint'):
