@@ -18,6 +18,10 @@ mroi          Multi-RoI HMR, full: 5 RoIs, RoI-aware fusion, LocalCamera, L_cam 
 wo_raf        without RoI-aware fusion (``RoIAwareFusion(fusion=False)``)
 wo_lcam       without the camera-consistency loss
 wo_lcon       without the contrastive loss
+camera_released  the released code's camera decoder: every RoI starts at one mean camera and
+              sees only absolute bbox_info (no RoI layout)
+fusion_unbounded  RoI-aware fusion without the tanh on its logits
+lcam_bs       L_cam's depth term as the paper writes it, (b_i s_i - b_j s_j)^2 in px/m
 rois_N        Multi-RoI HMR with N = 1..4 RoIs (N = 5 is ``mroi``); with 1 RoI neither
               L_cam nor L_con has a pair to compare, so this isolates the split mesh/camera
               head from CLIFF's single regressor
@@ -133,6 +137,15 @@ VARIANTS: Dict[str, tuple] = {
     'wo_raf': ('w/o RoI-aware fusion', 5, _set_model(**{'neck.fusion': False})),
     'wo_lcam': ('w/o camera-consistency loss', 5, _set_model(loss_camera_consistency=None)),
     'wo_lcon': ('w/o contrastive loss', 5, _set_model(loss_contrastive=None)),
+    # The camera design of the released code, one piece at a time.
+    'camera_released': ('released camera decoder (one start, no layout)', 5,
+                        _set_model(**{'head.camera_decoder.init_mode': 'shared',
+                                      'head.camera_decoder.layout_input': False})),
+    'fusion_unbounded': ('fusion logits without tanh', 5,
+                         _set_model(**{'neck.logit_activation': None})),
+    'lcam_bs': ("L_cam's depth as b*s in px/m (paper)", 5,
+                _set_model(**{'loss_camera_consistency.depth_term': 'bs',
+                              'loss_camera_consistency.axis_weights': (0.1, 0.1, 1e-4)})),
 }
 for _n in range(1, MAX_ROIS):
     VARIANTS[f'rois_{_n}'] = (f'Multi-RoI, {_n} RoI{"s" if _n > 1 else ""}', _n, _with_rois(_n))
@@ -217,9 +230,8 @@ def add_camera_baselines(cfg: Config) -> None:
     """Add the constant-camera baselines next to the config's ``MeanPoseBaselineMetric``.
 
     Both use the mean-pose baseline's training file and body model, the model's crop-scale
-    parameterisation and test-time camera, and the training dataset's crop box. Configs
-    without a mean-pose baseline, or that already have the constant cameras, are left as
-    they are.
+    parameterisation and test-time camera, and the training dataset's crop box, in place of
+    any the config has. Configs without a mean-pose baseline are left as they are.
     """
     model = cfg.model
     head = model.get('head') or {}
@@ -233,8 +245,11 @@ def add_camera_baselines(cfg: Config) -> None:
         evaluators = cfg.get(key)
         if not isinstance(evaluators, (list, tuple)):
             continue
+        # The variant's own constants replace the config's (its scale parameterisation and
+        # test-time camera may differ from the base config's).
+        evaluators = [e for e in evaluators if e.get('type') != 'ConstantCameraBaselineMetric']
         types = [e.get('type') for e in evaluators]
-        if 'MeanPoseBaselineMetric' not in types or 'ConstantCameraBaselineMetric' in types:
+        if 'MeanPoseBaselineMetric' not in types:
             continue
         mean_pose = dict(evaluators[types.index('MeanPoseBaselineMetric')])
         mean_pose.pop('type')

@@ -117,11 +117,14 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 metric = dict(
     body_model_dir=body_model_dir, joint_regressor=body_model_dir + '/J_regressor_h36m.npy')
-# The model's errors (hmr/*) next to the constant "mean pose of the training
-# set" prediction (mean_pose/*), which a trained model must clearly beat.
+# The model's errors (hmr/*) next to two constant predictions a trained model must
+# clearly beat: the training set's mean pose (mean_pose/*) and its mean crop camera
+# (constant_camera/transl_error; a camera no better than that is not an estimate).
 val_evaluator = [
     dict(type='HMRMetric', **metric),
     dict(type='MeanPoseBaselineMetric', ann_file=data_root + 'train.npz', **metric),
+    dict(type='ConstantCameraBaselineMetric', ann_file=data_root + 'train.npz',
+         scale_param='log', crop_aspect=dataset['crop_aspect'], **metric),
 ]
 test_evaluator = val_evaluator
 
