@@ -248,12 +248,14 @@ def _read(path: str) -> Any:
 
 def _summarise(path: str) -> CheckpointSummary:
     loaded = _read(path)
+    # What mmengine's Runner.resume indexes without a check.
     if not isinstance(loaded, dict) or not isinstance(loaded.get('state_dict'), dict) \
-            or not isinstance(loaded.get('meta'), dict):
-        keys = sorted(loaded)[:MAX_KEYS_SHOWN] if isinstance(loaded, dict) else []
+            or not isinstance(loaded.get('meta'), dict) or 'message_hub' not in loaded:
+        keys = sorted(map(str, loaded))[:MAX_KEYS_SHOWN] if isinstance(loaded, dict) else []
         raise DamagedCheckpointError(
             f'it holds no mmengine training state (top-level keys {keys}; a resumable '
-            "checkpoint has 'meta', 'state_dict' and 'optimizer')")
+            "checkpoint has 'meta', 'state_dict' and 'message_hub', as written by "
+            'tools/train.py)')
     meta = loaded['meta']
     if 'config' in meta:
         # mmengine's Runner.resume feeds meta['config'] to Config.fromstring, which runs it.
