@@ -204,8 +204,11 @@ def load_pickle_without_chumpy(path: PathLike) -> Dict[str, Any]:
             continue
         try:
             data[key] = _to_numpy(value)
-        except (TypeError, ValueError, KeyError, IndexError) as e:
-            unreadable[key] = str(e)
+        # A crafted file can make chumpy graphs cyclic or sparse shapes huge: the key
+        # is then unreadable, like any other value without an array meaning.
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError,
+                MemoryError, OverflowError) as e:
+            unreadable[key] = f'{type(e).__name__}: {e}'[:300]
     if unreadable:
         data['__unreadable__'] = unreadable
     return data

@@ -212,6 +212,28 @@ def test_unsupported_chumpy_op_on_required_key_is_named(tmp_path, smpl_arrays):
         load_smpl_model_data(path)
 
 
+def test_cyclic_or_huge_placeholder_values_are_unreadable_not_crashes(tmp_path, smpl_arrays):
+    # v_template = Ch(x=<itself>); J_regressor = a 10**9 x 10**9 csc_matrix without its data.
+    cyclic = (pickle.GLOBAL + b'chumpy.ch\nCh\n' + pickle.EMPTY_TUPLE + pickle.NEWOBJ
+              + pickle.BINPUT + b'\x00' + pickle.EMPTY_DICT + pickle.SHORT_BINUNICODE + b'\x01x'
+              + pickle.BINGET + b'\x00' + pickle.SETITEM + pickle.BUILD)
+    huge = (pickle.GLOBAL + b'scipy.sparse._csc\ncsc_matrix\n' + pickle.EMPTY_TUPLE
+            + pickle.NEWOBJ + pickle.EMPTY_DICT + pickle.SHORT_BINUNICODE + b'\x06_shape'
+            + pickle.BININT + (10**9).to_bytes(4, 'little') + pickle.BININT
+            + (10**9).to_bytes(4, 'little') + pickle.TUPLE2 + pickle.SETITEM + pickle.BUILD)
+    rest = {k: v for k, v in smpl_arrays.items() if k not in ('v_template', 'J_regressor')}
+    body = pickle.dumps(rest, protocol=2)[:-1]  # the dict stays on the stack
+    data = (body + pickle.SHORT_BINUNICODE + b'\x0av_template' + cyclic + pickle.SETITEM
+            + pickle.SHORT_BINUNICODE + b'\x0bJ_regressor' + huge + pickle.SETITEM + pickle.STOP)
+    path = tmp_path / 'SMPL_NEUTRAL.pkl'
+    path.write_bytes(data)
+    with pytest.raises(BodyModelFileError,
+                       match=r"lacks the keys \['v_template', 'J_regressor'\]; 'v_template' "
+                             r"could not be read: RecursionError.*; 'J_regressor' could not be "
+                             r'read: \w+Error'):
+        load_smpl_model_data(path)
+
+
 def test_resolve_picks_gender_and_prefers_pkl(tmp_path, smpl_arrays, write):
     write(tmp_path / 'SMPL_MALE.npz', smpl_arrays)
     write(tmp_path / 'SMPL_FEMALE.npz', smpl_arrays)
