@@ -278,7 +278,9 @@ class HumanDataFile:
     Raises:
         FileNotFoundError: ``path`` does not exist.
         HumanDataError: the file is not an npz, misses a required key, or its
-            keys disagree in shape; the message names the file and the key.
+            keys disagree in shape; an object array asks for more than plain data
+            (see the module docstring); the archive or its cache is corrupt. The
+            message names the file (or cache file) and the key.
     """
 
     REQUIRED_KEYS = ('image_path', 'bbox_xywh')
