@@ -298,7 +298,9 @@ def run_variant(name: str, cfg: Config, work_dir: str, seed: int) -> Dict[str, A
     start = time.time()
     with open(log_path, 'w') as log:
         proc = subprocess.run(
-            [sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg_path, '--work-dir', out_dir],
+            # The benchmark owns its work dirs: a rerun trains the variant again.
+            [sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg_path, '--work-dir', out_dir,
+             '--overwrite'],
             stdout=log, stderr=subprocess.STDOUT)
     minutes = (time.time() - start) / 60
     if proc.returncode:
