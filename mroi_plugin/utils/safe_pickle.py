@@ -288,8 +288,9 @@ class RestrictedUnpickler(pickle._Unpickler):
 
     def _check_callable(self, func: Any, opcode: str) -> None:
         if id(func) not in self._callables:
-            raise UnsafePickleError(f'{opcode} may only call an allowed global, not '
-                                    f'{type(func).__name__} {func!r:.80}')
+            # The type only: the repr of a crafted object could be huge.
+            raise UnsafePickleError(f'{opcode} may only call an allowed global, not a '
+                                    f'{type(func).__name__} object')
 
     # -- calls -------------------------------------------------------------------
     def load_reduce(self) -> None:
@@ -306,7 +307,7 @@ class RestrictedUnpickler(pickle._Unpickler):
     def _new_instance(self, cls: Any, args: Any, kwargs: Any, opcode: str) -> Any:
         self._check_callable(cls, opcode)
         if not isinstance(cls, type):
-            raise UnsafePickleError(f'{opcode} needs a class, got {cls!r:.80}')
+            raise UnsafePickleError(f'{opcode} needs a class, got a {type(cls).__name__}')
         return cls.__new__(cls, *args, **kwargs)
 
     def load_newobj(self) -> None:
