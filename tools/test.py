@@ -46,7 +46,12 @@ from mroi_plugin.apis import (
     load_config,
     load_model_checkpoint,
 )
-from mroi_plugin.utils import destroy_distributed, extract_state_dict, register_all_modules
+from mroi_plugin.utils import (
+    destroy_distributed,
+    extract_state_dict,
+    register_all_modules,
+    report_collective_failures,
+)
 from mroi_plugin.utils.output_files import OutputPathError, atomic_output, check_output_file
 
 # Checkpoints mmengine can read from somewhere other than the local disk.
@@ -231,7 +236,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.out is not None:
             dumper = GuardedDumpResults(out_file_path=args.out)
             runner.test_evaluator.metrics.append(dumper)
-        runner.test()
+        # A timed-out collective or a lost peer: one message naming the rank, exit 1.
+        with report_collective_failures(cfg):
+            runner.test()
         if dumper is not None and dumper.error is not None:
             print(f'error: {dumper.error}', file=sys.stderr)
             return EXIT_ERROR

@@ -16,7 +16,11 @@ from mroi_plugin.apis.resume import (
     check_resume_compatible,
     prepare_resume,
 )
-from mroi_plugin.utils import destroy_distributed, register_all_modules
+from mroi_plugin.utils import (
+    destroy_distributed,
+    register_all_modules,
+    report_collective_failures,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -86,8 +90,10 @@ def main() -> None:
     cfg, resume_from = build_config(args)
     runner = build_runner(cfg, args.launcher)
     try:
-        check_resume_compatible(runner, resume_from)
-        runner.train()
+        # A timed-out collective or a lost peer: one message naming the rank, exit 1.
+        with report_collective_failures(cfg):
+            check_resume_compatible(runner, resume_from)
+            runner.train()
     finally:
         destroy_distributed()
 

@@ -12,8 +12,13 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # tools/train.py switches to gloo when CUDA is absent.
-    dist_cfg=dict(backend='nccl'),
+    # tools/train.py switches to gloo when CUDA is absent. timeout: seconds any collective
+    # may wait for the other ranks before the run stops with an error naming the rank
+    # (gloo's own default is 30 min). A healthy run's longest wait is rank 0 saving a
+    # checkpoint or computing the metrics while the others wait - seconds here; 600 s (NCCL's
+    # default) leaves ample room. Raise it for slow shared storage:
+    # --cfg-options env_cfg.dist_cfg.timeout=1800
+    dist_cfg=dict(backend='nccl', timeout=600),
 )
 
 # TensorBoard: vis_backends = [dict(type='LocalVisBackend'),

@@ -10,14 +10,22 @@ from .checkpoint_conversion import (
 )
 from .config_check import RUNNER_KEYS, check_config_keys
 from .config_validation import ConfigError, check_config_files, validate_config
-from .dist import destroy_distributed, prepare_distributed_for_cpu
+from .dist import (
+    CollectiveFailure,
+    collective_failure_message,
+    destroy_distributed,
+    dist_timeout_seconds,
+    prepare_distributed_for_cpu,
+    report_collective_failures,
+)
 from .safe_load import allow_mmengine_checkpoint_globals, mmengine_checkpoint_globals
 from .setup_env import register_all_modules
 
 __all__ = [
     'check_config_keys', 'RUNNER_KEYS', 'ConfigError', 'validate_config', 'check_config_files',
     'prepare_distributed_for_cpu',
-    'destroy_distributed',
+    'destroy_distributed', 'dist_timeout_seconds', 'collective_failure_message',
+    'report_collective_failures', 'CollectiveFailure',
     'register_all_modules', 'allow_mmengine_checkpoint_globals',
     'mmengine_checkpoint_globals', 'SOURCE_FORMATS', 'ConversionReport', 'convert_checkpoint',
     'convert_state_dict', 'detect_format', 'extract_state_dict', 'load_source_state_dict',

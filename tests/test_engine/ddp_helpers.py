@@ -8,7 +8,7 @@ from mmengine.hooks import Hook
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mroi_plugin.apis import build_runner
-from mroi_plugin.utils import register_all_modules
+from mroi_plugin.utils import destroy_distributed, register_all_modules
 
 __all__ = ['RecordLossesFrozenBN', 'train_and_record', 'ddp_worker']
 
@@ -65,7 +65,11 @@ def ddp_worker(rank: int, world_size: int, config_path: str, port: str, out: str
     """One rank of a ``torch.multiprocessing.spawn`` run; rank 0 saves the records to ``out``."""
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=port, RANK=str(rank),
                       LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size))
-    recorder = train_and_record(config_path, 'pytorch')
-    if rank == 0:
-        torch.save(dict(losses=recorder.losses, people=recorder.people), out)
-    torch_dist.destroy_process_group()
+    try:
+        recorder = train_and_record(config_path, 'pytorch')
+        if rank == 0:
+            torch.save(dict(losses=recorder.losses, people=recorder.people), out)
+    finally:
+        # Not destroy_process_group(): the Runner's DDP wrapper keeps gloo's threads alive
+        # past it, into interpreter exit, where they can abort this rank (SIGABRT).
+        destroy_distributed()
