@@ -119,7 +119,9 @@ def test_missing_files_are_named_with_their_keys(tmp_path):
     for evaluator in cfg.val_evaluator:
         evaluator.body_model_dir = str(body)
         evaluator.joint_regressor = str(body / 'J_regressor_h36m.npy')
-    cfg.val_evaluator[1].ann_file = str(tmp_path / 'synthetic' / 'test.npz')
+    for evaluator in cfg.val_evaluator:
+        if 'ann_file' in evaluator:  # the baselines read a training split's statistics
+            evaluator.ann_file = str(tmp_path / 'synthetic' / 'test.npz')
     cfg.test_evaluator = cfg.val_evaluator
     cfg.load_from = str(tmp_path / 'epoch_5.pth')
     with pytest.raises(ConfigError) as error:

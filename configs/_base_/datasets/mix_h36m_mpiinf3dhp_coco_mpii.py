@@ -8,6 +8,7 @@ ann_dir = 'preprocessed_datasets/'
 crop_size = (256, 192)
 num_rois = 1
 keypoint_convention = 'smpl_24'
+smpl_dir = 'data/body_models/smpl'
 
 train_pipeline = [
     dict(type='LoadImage'),
@@ -34,6 +35,8 @@ def _dataset(name, ann_file, img_dir, pipeline, test_mode=False):
         keypoint_convention=keypoint_convention,
         on_bad_sample='raise' if test_mode else 'skip',
         test_mode=test_mode,
+        # The root joint J0(betas), so flips and rotations move smpl_transl about it.
+        body_model_dir=None if test_mode else smpl_dir,
         pipeline=pipeline)
 
 
@@ -66,6 +69,6 @@ test_dataloader = val_dataloader
 # 3DPW protocol: gendered SMPL ground truth, 14 LSP joints from the H36M regressor.
 val_evaluator = dict(
     type='HMRMetric',
-    body_model_dir='data/body_models/smpl',
+    body_model_dir=smpl_dir,
     joint_regressor='data/body_models/J_regressor_h36m.npy')
 test_evaluator = val_evaluator
