@@ -11,3 +11,36 @@ from pathlib import Path
 _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
+
+
+# Fixtures of the untrusted-file tests (SMPL .pkl and HumanData .npz), shared by both.
+import copyreg  # noqa: E402
+import uuid  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.pickle_corpus import EXTENSION_CODES, PROBE_SOURCE  # noqa: E402
+
+
+@pytest.fixture
+def probe(tmp_path, monkeypatch):
+    """Name of a throwaway importable module: importing it at all is a breach."""
+    name = f'mroi_untrusted_probe_{uuid.uuid4().hex[:12]}'
+    folder = tmp_path / 'probe'
+    folder.mkdir()
+    (folder / f'{name}.py').write_text(PROBE_SOURCE)
+    monkeypatch.syspath_prepend(str(folder))
+    yield name
+    sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def extensions():
+    """The corpus's EXT codes registered (to directory-making functions), then removed."""
+    for module, name, code in EXTENSION_CODES.values():
+        copyreg.add_extension(module, name, code)
+    try:
+        yield
+    finally:
+        for module, name, code in EXTENSION_CODES.values():
+            copyreg.remove_extension(module, name, code)

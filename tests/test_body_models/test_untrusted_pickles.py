@@ -6,14 +6,12 @@ OBJ, NEWOBJ, NEWOBJ_EX and EXT1/2/4, at every protocol, as a whole file and spli
 into an otherwise valid model. ``test_corpus_is_live`` proves that each payload does
 run under plain ``pickle.loads`` (in a subprocess), so the other tests can fail.
 """
-import copyreg
 import io
 import json
 import os.path as osp
 import pickle
 import subprocess
 import sys
-import uuid
 
 import numpy as np
 import pytest
@@ -31,7 +29,6 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from pickle_corpus import (  # noqa: E402
     CASES,
     EXTENSION_CODES,
-    PROBE_SOURCE,
     PROTOCOLS,
     SENTINEL,
     unframed,
@@ -46,30 +43,6 @@ REFUSED = {
     'REDUCE_reconstruct_foreign_subtype', 'EXT1', 'EXT2', 'EXT4'
 }
 FLOAT64_STATE = np.dtype('f8').__reduce__()[2]
-
-
-@pytest.fixture
-def probe(tmp_path, monkeypatch):
-    """Name of a throwaway importable module: importing it at all is a breach."""
-    name = f'mroi_untrusted_probe_{uuid.uuid4().hex[:12]}'
-    folder = tmp_path / 'probe'
-    folder.mkdir()
-    (folder / f'{name}.py').write_text(PROBE_SOURCE)
-    monkeypatch.syspath_prepend(str(folder))
-    yield name
-    sys.modules.pop(name, None)
-
-
-@pytest.fixture
-def extensions():
-    """The corpus's EXT codes registered (to directory-making functions), then removed."""
-    for module, name, code in EXTENSION_CODES.values():
-        copyreg.add_extension(module, name, code)
-    try:
-        yield
-    finally:
-        for module, name, code in EXTENSION_CODES.values():
-            copyreg.remove_extension(module, name, code)
 
 
 @pytest.fixture(scope='module')

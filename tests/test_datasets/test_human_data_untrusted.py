@@ -11,7 +11,6 @@ import os.path as osp
 import pickle
 import pickletools
 import sys
-import uuid
 import zipfile
 
 import numpy as np
@@ -26,8 +25,6 @@ sys.path.insert(0, osp.dirname(HERE))
 from humandata_factory import dump_human_data, make_human_data, write_dataset  # noqa: E402
 from pickle_corpus import (  # noqa: E402
     CASES,
-    EXTENSION_CODES,
-    PROBE_SOURCE,
     PROTOCOLS,
     SENTINEL,
     object_npy,
@@ -42,30 +39,6 @@ REAL_FILE = osp.join(REPO, '..', 'shared', 'data', 'real_samples', 'pw3d_real',
 FLOAT64_STATE = np.dtype('f8').__reduce__()[2]
 # Loads without error: the value it builds is a numpy dtype (data, ignored by the reader).
 INERT_IN_DICT = {'BUILD_shared_float64_dtype'}
-
-
-@pytest.fixture
-def probe(tmp_path, monkeypatch):
-    """Name of a throwaway importable module: importing it at all is a breach."""
-    name = f'mroi_untrusted_probe_{uuid.uuid4().hex[:12]}'
-    folder = tmp_path / 'probe'
-    folder.mkdir()
-    (folder / f'{name}.py').write_text(PROBE_SOURCE)
-    monkeypatch.syspath_prepend(str(folder))
-    yield name
-    sys.modules.pop(name, None)
-
-
-@pytest.fixture
-def extensions():
-    import copyreg
-    for module, name, code in EXTENSION_CODES.values():
-        copyreg.add_extension(module, name, code)
-    try:
-        yield
-    finally:
-        for module, name, code in EXTENSION_CODES.values():
-            copyreg.remove_extension(module, name, code)
 
 
 def replace_members(path, members):
