@@ -16,6 +16,7 @@ from typing import Callable, Dict, NamedTuple, Optional
 import numpy as np
 
 __all__ = [
+    'Py2StylePickler',
     'PROTOCOLS', 'EXTENSION_CODES', 'PROBE_SOURCE', 'Case', 'CASES', 'string', 'whole',
     'unframed', 'splice', 'SENTINEL', 'object_npy'
 ]
@@ -210,3 +211,22 @@ def object_npy(pickled: bytes, shape: tuple = ()) -> bytes:
     np.lib.format.write_array_header_1_0(buffer, header)
     return buffer.getvalue() + pickled
 
+
+
+class Py2StylePickler(pickle._Pickler):
+    """Protocols 0-2 as SMPL's Python 2 cPickle files have them: strings and bytes as BINSTRING.
+
+    (Python 3 would write array bytes as escaped text: slow to read back.)
+    """
+
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def save_py2_str(self, obj):
+        raw = obj.encode('latin1') if isinstance(obj, str) else obj
+        if len(raw) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(raw)]) + raw)
+        else:
+            self.write(pickle.BINSTRING + len(raw).to_bytes(4, 'little') + raw)
+
+    dispatch[bytes] = save_py2_str
+    dispatch[str] = save_py2_str

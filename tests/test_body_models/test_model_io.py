@@ -3,7 +3,6 @@ import contextlib
 import io
 import os
 import pickle
-import struct
 import sys
 import types
 from pathlib import Path
@@ -20,6 +19,7 @@ from mroi_plugin.body_models.model_io import (
     load_smpl_model_data,
     resolve_smpl_model_file,
 )
+from tests.pickle_corpus import Py2StylePickler
 
 CHUMPY_MODULES = ('chumpy', 'chumpy.ch', 'chumpy.ch_ops', 'chumpy.reordering')
 
@@ -57,22 +57,6 @@ def fake_chumpy():
     finally:
         for name in CHUMPY_MODULES:
             sys.modules.pop(name, None)
-
-
-class Py2StylePickler(pickle._Pickler):
-    """Writes strings and bytes as Python 2 ``str`` (BINSTRING), like SMPL's cPickle files."""
-
-    dispatch = pickle._Pickler.dispatch.copy()
-
-    def save_py2_str(self, obj):
-        raw = obj.encode('latin1') if isinstance(obj, str) else obj
-        if len(raw) < 256:
-            self.write(pickle.SHORT_BINSTRING + bytes([len(raw)]) + raw)
-        else:
-            self.write(pickle.BINSTRING + struct.pack('<i', len(raw)) + raw)
-
-    dispatch[bytes] = save_py2_str
-    dispatch[str] = save_py2_str
 
 
 def chumpy_model(arrays, ch):

@@ -31,6 +31,7 @@ from pickle_corpus import (  # noqa: E402
     EXTENSION_CODES,
     PROTOCOLS,
     SENTINEL,
+    Py2StylePickler,
     unframed,
     whole,
 )
@@ -64,25 +65,6 @@ def model_halves():
         return halves[proto]
 
     return arrays, cut
-
-
-class Py2StylePickler(pickle._Pickler):
-    """Protocols 0-2 as SMPL's Python 2 files have them: strings and bytes as BINSTRING.
-
-    (Python 3 would write the 20 MB of array bytes as escaped text: slow to read back.)
-    """
-
-    dispatch = pickle._Pickler.dispatch.copy()
-
-    def save_py2_str(self, obj):
-        raw = obj.encode('latin1') if isinstance(obj, str) else obj
-        if len(raw) < 256:
-            self.write(pickle.SHORT_BINSTRING + bytes([len(raw)]) + raw)
-        else:
-            self.write(pickle.BINSTRING + len(raw).to_bytes(4, 'little') + raw)
-
-    dispatch[bytes] = save_py2_str
-    dispatch[str] = save_py2_str
 
 
 def _string_ops(data):
