@@ -202,13 +202,14 @@ def destroy_distributed() -> None:
     the end of a DDP run: ``destroy_process_group()`` only unregisters the group.
     DDP's reducer still references it, so gloo's worker and I/O threads and its
     sockets live on until the garbage collector frees the (cyclic) Runner - in a
-    process that returns from training, during interpreter finalization. There a
-    native thread that needs the GIL (e.g. to free a tensor a finished
-    collective kept) is ended with ``pthread_exit``, which unwinds through a
-    ``noexcept`` destructor and calls ``std::terminate``; whether it happens
-    depends on scheduling, so it shows up on loaded machines. Measured in the
-    DDP test's workers: 7 threads after ``destroy_process_group()``, 4 after a
-    ``gc.collect()``. So, in order:
+    process that returns from training, during interpreter finalization. A core
+    dump of an aborted rank shows the rest: a gloo worker thread, still freeing
+    a finished all_reduce whose tensor's Python object it held last, asks for
+    the GIL during finalization; Python ends it with ``pthread_exit``, whose
+    unwinding through the ``noexcept`` destructor calls ``std::terminate``.
+    Whether the worker is that late depends on scheduling, hence the flakes on
+    loaded machines. Measured in the DDP test's workers: 7 threads after
+    ``destroy_process_group()``, 4 after a ``gc.collect()``. So, in order:
 
     1. Without an exception in flight: a barrier, so every rank has finished
        every collective before any rank closes its sockets (skipped on an
