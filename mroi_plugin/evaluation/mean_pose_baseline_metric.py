@@ -46,8 +46,9 @@ class MeanPoseBaselineMetric(HMRMetric):
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Score the mean body against each sample's ground truth."""
+        # The model's cameras are not part of this prediction: no transl_error, no log s.
         constant = [
             {k: v for k, v in dict(sample, pred_vertices=self.mean_vertices).items()
-             if k != 'pred_cam_full'} for sample in data_samples
+             if k not in ('pred_cam_full', 'pred_cam_crop')} for sample in data_samples
         ]
         super().process(data_batch, constant)

@@ -266,3 +266,17 @@ def test_without_crop_cameras_there_are_no_log_scale_keys(data):
                        joint_regressor=data['joint_regressor'])
     result = _evaluate(metric, [_sample(data, MEAN_FULL)])
     assert not any('log_s' in k for k in result)
+
+
+def test_the_mean_pose_baseline_has_no_camera(data):
+    """The constant body is scored without the model's camera: neither the translation
+    error nor the crop-scale statistics of the model appear under its prefix."""
+    from mroi_plugin.evaluation import MeanPoseBaselineMetric
+    metric = MeanPoseBaselineMetric(ann_file=data['ann_file'],
+                                    body_model_dir=data['body_model_dir'],
+                                    joint_regressor=data['joint_regressor'])
+    sample = _sample(data, (0.1, 0.0, 8.0))
+    sample['pred_cam_crop'] = _gt_crop(sample)
+    result = _evaluate(metric, [sample])
+    assert 'mean_pose/pa_mpjpe' in result
+    assert not any('log_s' in k or 'transl' in k for k in result), result
