@@ -8,6 +8,7 @@ dump that fails with ``ENOSPC`` after the evaluation.
 """
 import errno
 import importlib.util
+import itertools
 import re
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from tests.tiny_configs import tiny_quickstart_config
 
 REPO = Path(__file__).resolve().parents[2]
 NUM_TEST = 3
+_RUN_IDS = itertools.count()
 METRIC_LINE = re.compile(r'hmr/mpjpe: (\d+\.\d+)')
 
 
@@ -94,7 +96,11 @@ def data(tmp_path_factory) -> dict:
 
 
 def _argv(data, checkpoint, work_dir, *extra):
-    return [data['config'], data[checkpoint], '--work-dir', str(work_dir), *extra]
+    # mmengine names a run's logger by its start second: two runs in one second share one
+    # logger, whose handler writes to the first test's captured stdout. A name per run keeps
+    # each test's log in its own capture.
+    return [data['config'], data[checkpoint], '--work-dir', str(work_dir), *extra,
+            '--cfg-options', f'experiment_name=test_tool_{next(_RUN_IDS)}']
 
 
 def _forbid_evaluation(monkeypatch, tool):
