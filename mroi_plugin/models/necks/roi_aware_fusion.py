@@ -18,7 +18,7 @@ __all__ = ['RoIAwareFusion']
 
 POS_ENCODINGS = ('relative', 'absolute', 'none')
 LOGIT_ACTIVATIONS = (None, 'tanh')
-# Size of a RoI's bbox_info (DESIGN.md §4).
+
 
 @MODELS.register_module()
 class RoIAwareFusion(BaseModule):
