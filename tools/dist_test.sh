@@ -5,26 +5,14 @@
 usage="Usage: $0 CONFIG CHECKPOINT GPUS [test.py options]
   GPUS: processes on this node (one per GPU; CPU processes without CUDA),
   e.g. $0 configs/quickstart/mroi_synthetic.py work_dirs/mroi_synthetic/epoch_16.pth 2"
-# Checked here, before torchrun starts GPUS processes that would each fail alike.
-if [ $# -lt 3 ]; then
-    echo "$0: expected CONFIG, CHECKPOINT and GPUS, got $# argument(s)." >&2
-    echo "$usage" >&2
-    exit 2
-fi
+source "$(dirname "$0")/launch_checks.sh"
+require_args 3 "CONFIG, CHECKPOINT and GPUS" $#
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
-if ! [[ "$GPUS" =~ ^[1-9][0-9]*$ ]]; then
-    echo "$0: GPUS (the 3rd argument) must be a whole number >= 1, got '$GPUS'." >&2
-    echo "$usage" >&2
-    exit 2
-fi
+require_count "GPUS (the 3rd argument)" "$GPUS"
 # The checkpoint may be a URL; tools/test.py checks it.
-if [ ! -f "$CONFIG" ]; then
-    echo "$0: config file not found: '$CONFIG'." >&2
-    echo "$usage" >&2
-    exit 2
-fi
+require_config "$CONFIG"
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}

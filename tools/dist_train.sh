@@ -5,24 +5,12 @@
 usage="Usage: $0 CONFIG GPUS [train.py options]
   GPUS: processes on this node (one per GPU; CPU processes without CUDA),
   e.g. $0 configs/quickstart/mroi_synthetic.py 2"
-# Checked here, before torchrun starts GPUS processes that would each fail alike.
-if [ $# -lt 2 ]; then
-    echo "$0: expected CONFIG and GPUS, got $# argument(s)." >&2
-    echo "$usage" >&2
-    exit 2
-fi
+source "$(dirname "$0")/launch_checks.sh"
+require_args 2 "CONFIG and GPUS" $#
 CONFIG=$1
 GPUS=$2
-if ! [[ "$GPUS" =~ ^[1-9][0-9]*$ ]]; then
-    echo "$0: GPUS (the 2nd argument) must be a whole number >= 1, got '$GPUS'." >&2
-    echo "$usage" >&2
-    exit 2
-fi
-if [ ! -f "$CONFIG" ]; then
-    echo "$0: config file not found: '$CONFIG'." >&2
-    echo "$usage" >&2
-    exit 2
-fi
+require_count "GPUS (the 2nd argument)" "$GPUS"
+require_config "$CONFIG"
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}

@@ -2,16 +2,10 @@
 # Usage: tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [GPUS] [train.py options]
 # Env: GPUS_PER_NODE (default 8, capped by GPUS), CPUS_PER_TASK (5), SRUN_ARGS.
 usage="Usage: $0 PARTITION JOB_NAME CONFIG WORK_DIR [GPUS] [train.py options]"
-# Checked before srun queues a job whose every task would fail alike.
-if [ $# -lt 4 ]; then
-    echo "$0: expected PARTITION, JOB_NAME, CONFIG and WORK_DIR, got $# argument(s)." >&2
-    echo "$usage" >&2
-    exit 2
-fi
-if [ $# -ge 5 ] && ! [[ "$5" =~ ^[1-9][0-9]*$ ]]; then
-    echo "$0: GPUS (the 5th argument) must be a whole number >= 1, got '$5'." >&2
-    echo "$usage" >&2
-    exit 2
+source "$(dirname "$0")/launch_checks.sh"
+require_args 4 "PARTITION, JOB_NAME, CONFIG and WORK_DIR" $#
+if [ $# -ge 5 ]; then
+    require_count "GPUS (the 5th argument)" "$5"
 fi
 set -x
 
