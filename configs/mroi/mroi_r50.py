@@ -25,7 +25,7 @@ model = dict(
     loss_contrastive=dict(
         type='MultiRoIContrastiveLoss', in_channels=2048, temperature=0.5, loss_weight=1.0))
 
-# Same pipelines with 5 RoIs (the table of DESIGN.md §5.1).
+# Same pipelines with 5 RoIs (the paper's table, ROI_TABLE_5 in MultiRoICrop).
 train_pipeline = [
     dict(t, num_rois=num_rois) if t.type == 'MultiRoICrop' else t for t in _base_.train_pipeline
 ]

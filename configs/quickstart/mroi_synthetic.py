@@ -32,7 +32,7 @@ model = dict(
     feature_pooling=dict(type='SpatialFlattenPooling', in_channels=feat_channels,
                          out_channels=feat_channels),
     contrastive_pooling=dict(type='GlobalAveragePooling'),
-    # L = 8 frequencies: the higher ones alias in float32 (DESIGN.md §5.2).
+    # L = 8 frequencies: the higher ones alias in float32 (2^L x bbox_info loses its digits).
     # tanh-bounded logits (as the authors): unbounded, every query attended to one RoI
     # with weight 0.94-1.0, which is no fusion at all.
     neck=dict(type='RoIAwareFusion', in_channels=feat_channels, pos_encoding='relative',

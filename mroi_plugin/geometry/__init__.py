@@ -1,4 +1,4 @@
-"""The one home of every camera and rotation formula (docs/CONVENTIONS.md, DESIGN.md §3-§5.4).
+"""The one home of every camera and rotation formula (docs/CONVENTIONS.md).
 
 Every function is batched over leading dimensions, takes torch tensors or numpy arrays and
 returns the same kind, keeping the input's floating dtype.

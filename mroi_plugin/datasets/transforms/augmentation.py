@@ -4,7 +4,7 @@
 ``RandomScaleRotation`` and ``RandomColorScale`` only draw their parameters and
 store them in ``results`` (``'scale'``, ``'rotation'``, ``'color_scale'``);
 ``MultiRoICrop`` applies them to every RoI, so all RoIs of a person share one
-virtual full image (DESIGN.md §5.1, docs/CONVENTIONS.md "Augmentation").
+virtual full image (docs/CONVENTIONS.md "Augmentation").
 Randomness comes from numpy's global generator, which mmengine seeds.
 """
 from typing import Optional, Sequence, Tuple
@@ -23,7 +23,7 @@ __all__ = [
     'mirror_smpl_transl'
 ]
 
-# SPIN/CLIFF augmentation defaults (DESIGN.md §5.7).
+# SPIN/CLIFF augmentation defaults (their released training code).
 DEFAULT_FLIP_PROB = 0.5
 DEFAULT_SCALE_STD = 0.25
 DEFAULT_SCALE_RANGE = (0.75, 1.25)

@@ -1,4 +1,4 @@
-"""``MultiRoICrop``: N axis-aligned RoI crops of one virtual full image (DESIGN.md §5.1)."""
+"""``MultiRoICrop``: N axis-aligned RoI crops of one virtual full image."""
 import math
 from typing import Optional, Sequence, Tuple
 
@@ -23,7 +23,7 @@ from mroi_plugin.registry import TRANSFORMS
 
 __all__ = ['MultiRoICrop', 'ROI_TABLE_5', 'ROI_TABLE_9', 'get_roi_layout']
 
-# The paper's RoI tables (DESIGN.md §5.1; the authors' dataset code): rows of
+# The paper's RoI tables (as the authors' dataset code lists them): rows of
 # (shift_x, shift_y, size factor), shifts in units of the original box height
 # b0 on both axes. Row 0 is the original box. N <= 5 takes the first N rows of
 # ROI_TABLE_5, 6 <= N <= 9 the first N rows of ROI_TABLE_9.
@@ -194,7 +194,7 @@ class MultiRoICrop(BaseTransform):
     ``p' = c0 + R (p - c0)``, and the 3D targets, the global orientation and the
     translation are rotated once about the camera z axis (``camera_rotation``),
     so CLIFF's camera formulas hold exactly for every RoI with ``(f, p')``
-    (DESIGN.md §5.1, exactness rule). Flips are done before, by
+    (docs/CONVENTIONS.md "Augmentation"). Flips are done before, by
     ``RandomFlipHMR``. ``results['color_scale']`` ``(3,)``, when present,
     multiplies every crop's channels (then clips to [0, 255]).
 
