@@ -9,7 +9,6 @@ from mmengine.runner import Runner
 
 from mroi_plugin.utils import (
     check_config_files,
-    check_config_keys,
     prepare_distributed_for_cpu,
     validate_config,
 )
@@ -44,10 +43,9 @@ def build_runner(cfg: Config, launcher: str, mode: str = 'train') -> Runner:
         Runner: mmengine's Runner (or the config's ``runner_type``).
 
     Raises:
-        KeyError: a misspelt top-level key.
-        ConfigError: unknown keys, wrong types or missing files.
+        ConfigError: misspelt top-level keys, unknown arguments, wrong types or
+            missing files.
     """
-    check_config_keys(cfg)
     validate_config(cfg)
     prepare_distributed_for_cpu(cfg, launcher)
     # The quickstart's licence-free files (stand-in body model, synthetic data)

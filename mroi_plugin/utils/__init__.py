@@ -8,8 +8,7 @@ from .checkpoint_conversion import (
     load_source_state_dict,
     model_state_shapes,
 )
-from .config_check import RUNNER_KEYS, check_config_keys
-from .config_validation import ConfigError, check_config_files, validate_config
+from .config_validation import RUNNER_KEYS, ConfigError, check_config_files, validate_config
 from .dist import (
     CollectiveFailure,
     collective_failure_message,
@@ -22,7 +21,7 @@ from .safe_load import allow_mmengine_checkpoint_globals, mmengine_checkpoint_gl
 from .setup_env import register_all_modules
 
 __all__ = [
-    'check_config_keys', 'RUNNER_KEYS', 'ConfigError', 'validate_config', 'check_config_files',
+    'RUNNER_KEYS', 'ConfigError', 'validate_config', 'check_config_files',
     'prepare_distributed_for_cpu',
     'destroy_distributed', 'dist_timeout_seconds', 'collective_failure_message',
     'report_collective_failures', 'CollectiveFailure',

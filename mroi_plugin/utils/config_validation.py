@@ -1,5 +1,8 @@
 """Validate a whole config before anything is built: unknown keys, wrong types, missing files.
 
+This is the one config validator: every problem it finds is listed in one
+:class:`ConfigError`.
+
 mmengine builds components lazily (the datasets when ``train()`` starts, the
 loss terms inside the model), so a misspelt argument, ``lr='1e-3'`` or a wrong
 ``ann_file`` fails minutes into a run, with a traceback that names a class deep
@@ -21,13 +24,17 @@ inside the builder, or not at all (a key the Runner does not read is ignored).
   annotations are trusted);
 - the Runner-level dicts without ``type``: the dataloaders (``DataLoader``
   arguments), ``train_cfg``/``val_cfg``/``test_cfg`` (the loop mmengine picks)
-  and ``randomness``.
+  and ``randomness``;
+- misspelt top-level keys. ``Runner.from_cfg`` reads the keys it knows and
+  ignores the rest, so ``trian_dataloader = ...`` would silently train with the
+  base config's loader. Top-level names are also free config variables
+  (``num_rois``, ``crop_size``), so only near-misses of a key the Runner reads
+  are problems.
 
 :func:`check_config_files` checks that the files a run reads exist
 (``ann_file`` joined with its ``data_root``, body model folders, joint
 regressors, ``mean_params``, pretrained ``init_cfg`` checkpoints, ``load_from``).
 It is separate because ``prepare_data`` may create some of them first.
-Every problem found is listed in one :class:`ConfigError`.
 """
 import ast
 import collections.abc
@@ -44,9 +51,12 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import Registry
+from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
-__all__ = ['ConfigError', 'validate_config', 'check_config_files', 'component_problems']
+__all__ = [
+    'ConfigError', 'validate_config', 'check_config_files', 'component_problems', 'RUNNER_KEYS'
+]
 
 # Keys the builders pop before calling __init__, per registry name.
 _BUILDER_KEYS = {
@@ -67,7 +77,17 @@ _NESTED_REGISTRY = {
 # Keys whose string values are files or folders a run reads.
 _FILE_KEYS = ('ann_file', 'model_path', 'body_model_dir', 'joint_regressor', 'mean_params')
 _URL_MARK = '://'
-_CUTOFF = 0.6
+# Everything Runner.__init__ takes (train_dataloader, optim_wrapper, ...), what
+# Runner.from_cfg reads besides, and mroi's own top-level entries.
+RUNNER_KEYS = tuple(sorted(
+    set(inspect.signature(Runner.__init__).parameters) - {'self'}
+    | {'runner_type', 'model_wrapper_cfg', 'resume', 'prepare_data'}))
+# difflib ratios. A suggestion only helps name an argument already known to be
+# wrong, so a loose match is worth showing. An unknown top-level key may be a
+# config variable of the user's own, so it is an error only when it is this
+# close to a Runner key (``trian_dataloader``), never for ``num_rois``.
+_SUGGESTION_CUTOFF = 0.6
+_MISSPELLING_CUTOFF = 0.85
 
 
 class ConfigError(ValueError):
@@ -190,7 +210,6 @@ def _kwargs_targets() -> Dict[type, Callable[[dict], Tuple[Callable, Set[str], b
     """Classes whose ``**kwargs`` go to another callable than the base ``__init__``:
     ``cfg -> (callable, parameters the class fills itself, drop its first parameter)``."""
     from mmengine.hooks import CheckpointHook, EMAHook
-    from mmengine.runner import Runner
 
     from mroi_plugin.registry import MODELS
 
@@ -273,7 +292,7 @@ def _signature(cls: Callable, cfg: Optional[dict] = None) -> Optional[_Accepted]
 
 def _suggest(key: str, names: Sequence[str]) -> str:
     """`` - did you mean 'x'?`` for the closest name (or a prefix of the key), else ''."""
-    close = difflib.get_close_matches(key, list(names), n=1, cutoff=_CUTOFF)
+    close = difflib.get_close_matches(key, list(names), n=1, cutoff=_SUGGESTION_CUTOFF)
     if not close:
         # 'probability' for 'prob': abbreviations are far in edit distance.
         close = [name for name in names
@@ -381,6 +400,21 @@ def _clip_grad_problems(clip_grad: Any, path: str) -> List[str]:
     return problems
 
 
+def _top_level_problems(cfg: Config) -> List[str]:
+    """Top-level keys that look like misspellings of the keys the Runner reads."""
+    problems = []
+    for key in cfg.keys():
+        if key in RUNNER_KEYS:
+            continue
+        close = difflib.get_close_matches(key, RUNNER_KEYS, n=1, cutoff=_MISSPELLING_CUTOFF)
+        if close:
+            problems.append(
+                f'{key}: unknown top-level key - did you mean {close[0]!r}? The Runner ignores '
+                'unknown keys, so this setting would be silently dropped. Rename it (or, if it '
+                'is a variable of yours, pick a name that is not this close to a Runner key)')
+    return problems
+
+
 def _dataloader_problems(cfg: Config) -> List[str]:
     problems = []
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -417,15 +451,15 @@ def validate_config(cfg: Config) -> None:
         cfg (Config): The run's config, command-line options merged.
 
     Raises:
-        ConfigError: listing every unknown key (with its dotted path, component
-            type and the closest valid name), unregistered type and value of
-            the wrong type.
+        ConfigError: listing every misspelt top-level key, unknown argument
+            (with its dotted path, component type and the closest valid name),
+            unregistered type and value of the wrong type.
     """
     registries = _registries()
-    problems = _loop_problems(cfg, registries) + _dataloader_problems(cfg)
+    problems = (_top_level_problems(cfg) + _loop_problems(cfg, registries)
+                + _dataloader_problems(cfg))
     randomness = cfg.get('randomness')
     if isinstance(randomness, dict):
-        from mmengine.runner import Runner
         problems += component_problems(randomness, Runner.set_randomness, 'randomness',
                                        skip=('self', ))
     optim_wrapper = cfg.get('optim_wrapper')

@@ -107,6 +107,27 @@ def test_all_problems_are_listed_in_one_error(tmp_path):
         validate_config(cfg)
 
 
+def test_a_misspelt_top_level_key_is_named_with_its_correction(tmp_path):
+    cfg = tiny_quickstart_config(tmp_path)
+    cfg.trian_dataloader = dict(batch_size=2)
+    cfg.model.head.hiden_channels = 64
+    with pytest.raises(ConfigError) as error:
+        validate_config(cfg)
+    message = str(error.value)
+    # Listed in the same error as the component problems, first.
+    assert message.count('\n  - ') == 2, message
+    assert re.search(r"(?s)  - trian_dataloader: unknown top-level key - did you mean "
+                     r"'train_dataloader'\?.*hiden_channels", message), message
+
+
+@pytest.mark.parametrize('name', ['num_rois', 'crop_size', 'data_root', 'trainer', 'log'])
+def test_free_top_level_variables_are_allowed(tmp_path, name):
+    # A user's own config variables: none is as close to a Runner key as a typo.
+    cfg = tiny_quickstart_config(tmp_path)
+    cfg[name] = 5
+    validate_config(cfg)
+
+
 def test_missing_files_are_named_with_their_keys(tmp_path):
     body = tmp_path / 'body_models'
     body.mkdir()
