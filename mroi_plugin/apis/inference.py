@@ -38,7 +38,8 @@ from mroi_plugin.utils.setup_env import register_all_modules
 from .prepare_data import prepare_data
 
 __all__ = [
-    'init_model', 'inference_mesh', 'load_model_checkpoint', 'check_bboxes',
+    'init_model', 'inference_mesh', 'pack_people', 'unpack_people', 'load_model_checkpoint',
+    'check_bboxes',
     'CheckpointMismatchError', 'InvalidBoxError'
 ]
 
@@ -383,14 +384,44 @@ def inference_mesh(model: nn.Module,
         FileNotFoundError / ValueError: Unreadable image or bad intrinsics.
         InvalidBoxError: A degenerate box or one outside the image (named by index).
     """
-    cfg = getattr(model, 'cfg', None)
-    if cfg is None:
-        raise AttributeError('inference_mesh(): model.cfg is missing; build the model with '
-                             'init_model(config, checkpoint).')
     img, img_path = _read_image(image)
-    height, width = img.shape[:2]
     if np.size(bboxes) == 0:
         return []
+    inputs, data_samples, meta = pack_people(model, img, bboxes, focal_length,
+                                             principal_point, img_path=img_path)
+    predictions = model.test_step(dict(inputs=inputs, data_samples=data_samples))
+    return unpack_people(predictions, meta)
+
+
+def pack_people(model: nn.Module,
+                img: np.ndarray,
+                bboxes: Any,
+                focal_length: Optional[float] = None,
+                principal_point: Optional[Sequence[float]] = None,
+                img_path: Optional[str] = None) -> Tuple[list, list, Dict[str, Any]]:
+    """The test-pipeline inputs of the people of one image (:func:`inference_mesh`'s first half).
+
+    Lets a caller batch the people of several images into one ``model.test_step`` (concatenate
+    the lists, then split the predictions and give each image's part to
+    :func:`unpack_people`).
+
+    Args:
+        model (nn.Module): From :func:`init_model` (needs ``model.cfg``).
+        img (np.ndarray): ``(H, W, 3)`` uint8 BGR.
+        bboxes (array-like): ``(M, 4|5)``, M >= 1; see :func:`inference_mesh`.
+        focal_length (float, optional): Pixels; see :func:`inference_mesh`.
+        principal_point (Sequence[float], optional): Pixels; see :func:`inference_mesh`.
+        img_path (str, optional): Recorded in the data samples.
+
+    Returns:
+        tuple: ``inputs`` (M packed crops), ``data_samples`` (M) and ``meta``, the box and
+        camera values :func:`unpack_people` adds to each person.
+    """
+    cfg = getattr(model, 'cfg', None)
+    if cfg is None:
+        raise AttributeError('pack_people(): model.cfg is missing; build the model with '
+                             'init_model(config, checkpoint).')
+    height, width = img.shape[:2]
     boxes = check_bboxes(bboxes, img.shape[:2])
     focal = (float(estimate_focal_length(float(width), float(height)))
              if focal_length is None else _positive(focal_length, 'focal_length'))
@@ -423,7 +454,24 @@ def inference_mesh(model: nn.Module,
         packed = pipeline(results)
         inputs.append(packed['inputs'])
         data_samples.append(packed['data_samples'])
-    predictions = model.test_step(dict(inputs=inputs, data_samples=data_samples))
+    meta = dict(boxes=boxes, centers=centers, sizes=sizes, focal_length=focal,
+                principal_point=principal)
+    return inputs, data_samples, meta
+
+
+def unpack_people(predictions: Sequence[Any], meta: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """One person dict per prediction (:func:`inference_mesh`'s second half).
+
+    Args:
+        predictions (Sequence[HMRDataSample]): ``model.test_step``'s outputs for the inputs
+            of one :func:`pack_people` call, in order.
+        meta (dict): That call's ``meta``.
+
+    Returns:
+        list[dict]: As :func:`inference_mesh`.
+    """
+    boxes, centers, sizes = meta['boxes'], meta['centers'], meta['sizes']
+    focal, principal = meta['focal_length'], meta['principal_point']
 
     people = []
     for index, sample in enumerate(predictions):
