@@ -6,6 +6,7 @@ returns the same kind, keeping the input's floating dtype.
 
 from .affine import (
     DEFAULT_CROP_SIZE,
+    affine_intrinsics,
     apply_affine,
     compose_affine,
     get_crop_affine,
@@ -84,6 +85,7 @@ __all__ = [
     "apply_affine",
     "invert_affine",
     "compose_affine",
+    "affine_intrinsics",
     # rotation
     "rot6d_to_rotmat",
     "rotmat_to_rot6d",

@@ -23,9 +23,11 @@ from ._array import ArrayLike, array_function, check_last_dim
 
 __all__ = [
     'DEFAULT_CROP_SIZE', 'get_crop_affine', 'get_rotation_affine', 'apply_affine',
-    'invert_affine', 'compose_affine'
+    'invert_affine', 'compose_affine', 'affine_intrinsics'
 ]
 
+# Largest off-diagonal term of an intrinsics-preserving affine, relative to its diagonal.
+_AXIS_ALIGNED_TOL = 1e-6
 # CLIFF's crop resolution, (height, width).
 DEFAULT_CROP_SIZE = (256, 192)
 
@@ -162,3 +164,51 @@ def compose_affine(a: ArrayLike, b: ArrayLike) -> ArrayLike:
     linear = torch.matmul(a[..., :2], b[..., :2])
     translation = torch.matmul(a[..., :2], b[..., 2:]).squeeze(-1) + a[..., 2]
     return _make_affine(linear, translation)
+
+
+@array_function('affine', 'focal_length', 'principal_point')
+def affine_intrinsics(affine: ArrayLike, focal_length: ArrayLike,
+                      principal_point: ArrayLike) -> Tuple[ArrayLike, ArrayLike]:
+    """Pinhole intrinsics of an image warped by an axis-aligned affine (a crop of it).
+
+    A pixel ``x = f X / Z + c`` of the source image maps to ``A x + t``; with a diagonal
+    ``A`` that is again a pinhole projection of the same camera-frame points, with focal
+    length ``(A_00 f_x, A_11 f_y)`` and principal point ``A c + t``. So a mesh in the camera
+    frame of the (virtual) full image renders straight into a crop of it
+    (``crop_trans`` of :class:`~mroi_plugin.datasets.transforms.MultiRoICrop` is such an
+    affine).
+
+    Args:
+        affine (Tensor | ndarray): ``(.., 2, 3)`` source pixels -> warped pixels, with a
+            diagonal linear part.
+        focal_length (Tensor | ndarray | float): ``(..)`` or ``(.., 2)`` ``(fx, fy)`` of the
+            source image, pixels (read as ``(fx, fy)`` when it has one dimension more than
+            the batch shape of ``affine`` and its last size is 2).
+        principal_point (Tensor | ndarray): ``(.., 2)`` of the source image, pixels.
+
+    Returns:
+        tuple: ``focal_length`` ``(.., 2)`` and ``principal_point`` ``(.., 2)`` of the warped
+        image, pixels.
+
+    Raises:
+        ValueError: The affine rotates or shears (off-diagonal terms): the warped image is
+            then not a pinhole image of the same camera frame.
+    """
+    check_last_dim(affine, (2, 3), 'affine', 'affine_intrinsics')
+    check_last_dim(principal_point, (2, ), 'principal_point', 'affine_intrinsics')
+    linear = affine[..., :2]
+    diagonal = torch.diagonal(linear, dim1=-2, dim2=-1)
+    off_diagonal = torch.stack([linear[..., 0, 1], linear[..., 1, 0]], dim=-1)
+    scale = diagonal.abs().amax(dim=-1, keepdim=True)
+    if bool((off_diagonal.abs() > _AXIS_ALIGNED_TOL * scale).any()):
+        raise ValueError(
+            'affine_intrinsics(): the affine rotates or shears (off-diagonal terms '
+            f'{off_diagonal.tolist()}); only axis-aligned scales and shifts keep a pinhole '
+            'camera. Rotate the 3D points about the camera z axis instead.')
+    batch_dim = affine.dim() - 2
+    if focal_length.dim() == batch_dim + 1 and focal_length.shape[-1] == 2:
+        focal = focal_length
+    else:
+        focal = focal_length.unsqueeze(-1).expand(*focal_length.shape, 2)
+    principal = torch.matmul(linear, principal_point.unsqueeze(-1)).squeeze(-1) + affine[..., 2]
+    return diagonal * focal, principal
