@@ -1,4 +1,7 @@
-# CLIFF, HRNet-W48 with the authors' 4-branch aggregation (D = 720).
+# CLIFF, HRNet-W48, as released (hr48-PA43.0_MJE69.0_MVE81.2_3dpw.pt): the backbone's four
+# branches are pooled by HRNet's ImageNet classification head (HRNetClsNeck, 2048-d), so the
+# regressor is CLIFF-R50's. Multi-RoI's HRNet config (configs/mroi/mroi_hrnet48.py) keeps the
+# Multi-RoI authors' 4-branch aggregation instead.
 _base_ = './cliff_r50.py'
 model = dict(
     backbone=dict(
@@ -9,8 +12,8 @@ model = dict(
             type='Pretrained',
             prefix='backbone.',
             checkpoint='data/pretrained/hrnet_w48_coco_256x192.pth')),
-    feature_pooling=dict(_delete_=True, type='HRNetAggregation', in_channels=(48, 96, 192, 384)),
-    head=dict(in_channels=720))
+    feature_pooling=dict(_delete_=True, type='HRNetClsNeck', in_channels=(48, 96, 192, 384)),
+    head=dict(in_channels=2048))
 # Paper §4 (HRNet-W48): lr 5e-5, 15 epochs.
 optim_wrapper = dict(optimizer=dict(lr=5e-5))
 train_cfg = dict(max_epochs=15)

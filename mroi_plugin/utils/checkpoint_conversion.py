@@ -11,6 +11,9 @@ format              source
 ``cliff_hrnet48``   CLIFF-HR48 (``cliff_hr48/cliff.py``): ``encoder.*`` = HRNet-W48 with the
                     ImageNet classification head (``incre_modules``, ``downsamp_modules``,
                     ``final_layer``; 2048-d feature), same regressor names.
+``hrnet_imagenet``  HRNet's ImageNet classifier (HRNet/HRNet-Image-Classification
+                    ``cls_hrnet.py``, e.g. ``hrnetv2_w48_imagenet_pretrained.pth``): the same
+                    network as CLIFF-HR48's encoder at the top level, plus ``classifier``.
 ``mroi_r50``        Multi-RoI ``HMR_sim`` (CptDiaos/Multi-RoI ``models/hmr.py``): ResNet-50 at the
                     top level (``conv1``, ``bn1``, ``layer1-4``), ``pos_enc._freqs/_phases``,
                     ``fuse_fc``, ``attention.{0,2,4}``, ``proj_head.{0,1,3,4}``, ``fc1`` (-> 2048),
@@ -27,6 +30,9 @@ What maps (and to what):
 
 * Backbones: renamed only (our ``ResNet`` and ``HRNet`` use the torchvision / mmpose names).
 * ``downsample_stage_{k}.{i}`` -> ``feature_pooling.downsamples.{k-1}.{i}`` (HRNetAggregation).
+* HRNet's classification head ``incre_modules`` / ``downsamp_modules`` / ``final_layer`` ->
+  ``feature_pooling.*`` under the same names (:class:`HRNetClsNeck`, configs/cliff/
+  cliff_hrnet48.py), so CLIFF-HR48 converts completely, its regressor included.
 * CLIFF's regressor -> ``head.regressor.*`` (:class:`CliffHead`): ``fc1 -> layers.0``,
   ``fc2 -> layers.2``, ``decpose/decshape/deccam -> decoders.pose/betas/cam``. Both concatenate
   ``[feature ; bbox_info ; pose ; shape ; cam]`` in this order, so no column moves.
@@ -45,9 +51,8 @@ What cannot map (reported as unmapped, with the reason, never dropped silently):
 * Multi-RoI ``fc1/fc2/dec*``: one regressor on ``[F_i ; all V bbox_infos ; pose ; shape ; cam]``
   with widths 2048/1024, versus our mesh decoder on ``[F̄ ; info_0 ; pose ; betas]`` and
   LocalCamera on ``[F_i ; info_i ; cam]``, both 1024 wide.
-* CLIFF-HR48's classification head and the regressor that reads its 2048-d feature (our HRNet
-  models pool with HRNetAggregation, D = 720).
-* Constant buffers (``pos_enc._freqs/_phases``), heatmap heads (``final_layer``, ``head.*``).
+* Constant buffers (``pos_enc._freqs/_phases``), heatmap heads (``final_layer``, ``head.*``),
+  the ImageNet ``classifier``.
 
 Layers that only work together form a *group* (a regressor; the split ``fuse_fc``): when a
 target model is given and one member cannot be placed (shape mismatch, missing key), the whole
@@ -74,7 +79,7 @@ __all__ = [
 ]
 
 SOURCE_FORMATS = ('cliff_r50', 'cliff_hrnet48', 'mroi_r50', 'mroi_hrnet48', 'mmpose_hrnet48',
-                  'mmpose_r50')
+                  'mmpose_r50', 'hrnet_imagenet')
 AUTO = 'auto'
 
 # Pooled feature size D of the authors' Multi-RoI models (official_code_notes.md §2), used to
@@ -95,6 +100,7 @@ DEFAULT_SUMMARY_KEYS = 12
 
 _RESNET_BODY = r'(?:conv1|bn1|layer[1-4])\..+'
 _HRNET_BODY = r'(?:conv1|bn1|conv2|bn2|layer1|transition[1-3]|stage[2-4])\..+'
+_HRNET_CLS_HEAD = r'(?:incre_modules|downsamp_modules|final_layer)\..+'
 
 _REASON_PE_BUFFER = ("constant buffer of the authors' PositionalEncoding; "
                      'NeRFPositionalEncoding computes its frequencies itself')
@@ -109,13 +115,8 @@ _REASON_MROI_REGRESSOR = (
     'inputs (mesh decoder [F_mean ; info_0 ; pose ; betas], LocalCamera [F_i ; info_i ; cam]), '
     'so no layer keeps its meaning (the decoders only work after the fc2 they were trained '
     'with): head.mesh_decoder / head.camera_decoder start from their own initialisation')
-_REASON_CLS_HEAD = ("HRNet's ImageNet classification head in CLIFF-HR48 (2048-d feature); our "
-                    'HRNet models pool with HRNetAggregation (D = 720) instead')
-_REASON_CLIFF_HR48_REGRESSOR = (
-    "CLIFF-HR48's regressor reads the 2048-d feature of HRNet's classification head "
-    '(encoder.incre_modules/downsamp_modules/final_layer), which our HRNet models replace by '
-    'HRNetAggregation (720-d): fc1 cannot take the new feature and fc2/decoders only work '
-    'after the fc1 they were trained with; head.regressor starts from its own initialisation')
+_REASON_IMAGENET_CLASSIFIER = ("ImageNet classifier (2048 -> 1000) of HRNet's classification "
+                               'network; not part of the HMR model')
 _REASON_UNEXPECTED = ('converted key does not exist in the model built from the config '
                       '(unexpected key)')
 _REASON_HEATMAP_HEAD = 'keypoint heatmap head of the pose estimator; not part of the HMR model'
@@ -294,16 +295,14 @@ def _split_fuse_fc(match: re.Match, tensor: Tensor, ctx: _Context) -> Union[Dict
 def _cliff_rules(encoder_body: str, hrnet48: bool) -> List[_Rule]:
     rules = [_Rule(rf'^encoder\.({encoder_body})$', _rename(r'backbone.\1'))]
     if hrnet48:
-        rules.append(_Rule(r'^encoder\.(?:incre_modules|downsamp_modules|final_layer)\..+$',
-                           _drop(_REASON_CLS_HEAD)))
-        rules.append(_Rule(r'^(?:fc1|fc2|decpose|decshape|deccam)\.(?:weight|bias)$',
-                           _drop(_REASON_CLIFF_HR48_REGRESSOR)))
-    else:
-        for source, target in (('fc1', 'layers.0'), ('fc2', 'layers.2'),
-                               ('decpose', 'decoders.pose'), ('decshape', 'decoders.betas'),
-                               ('deccam', 'decoders.cam')):
-            rules.append(_Rule(rf'^{source}\.(weight|bias)$',
-                               _rename(rf'head.regressor.{target}.\1'), group='regressor'))
+        # HRNetClsNeck keeps cls_hrnet's names: the 2048-d feature fc1 was trained on.
+        rules.append(_Rule(rf'^encoder\.({_HRNET_CLS_HEAD})$', _rename(r'feature_pooling.\1'),
+                           group='feature_pooling'))
+    for source, target in (('fc1', 'layers.0'), ('fc2', 'layers.2'),
+                           ('decpose', 'decoders.pose'), ('decshape', 'decoders.betas'),
+                           ('deccam', 'decoders.cam')):
+        rules.append(_Rule(rf'^{source}\.(weight|bias)$',
+                           _rename(rf'head.regressor.{target}.\1'), group='regressor'))
     rules += [
         _Rule(r'^init_pose$', _flatten('head.regressor.init_pose')),
         _Rule(r'^init_shape$', _flatten('head.regressor.init_betas')),
@@ -346,6 +345,11 @@ _RULES: Dict[str, List[_Rule]] = {
     ]),
     'mmpose_hrnet48': _mmpose_rules(_HRNET_BODY),
     'mmpose_r50': _mmpose_rules(_RESNET_BODY),
+    'hrnet_imagenet': [
+        _Rule(rf'^({_HRNET_BODY})$', _rename(r'backbone.\1')),
+        _Rule(rf'^({_HRNET_CLS_HEAD})$', _rename(r'feature_pooling.\1'), group='feature_pooling'),
+        _Rule(r'^classifier\.(?:weight|bias)$', _drop(_REASON_IMAGENET_CLASSIFIER)),
+    ],
 }
 _COMPILED = {
     fmt: [(re.compile(rule.pattern), rule) for rule in rules] for fmt, rules in _RULES.items()
@@ -456,6 +460,8 @@ def detect_format(state_dict: Mapping[str, Tensor]) -> str:
         if _has_prefix(keys, 'layer4.'):
             return 'mroi_r50'
     elif 'fc1.weight' not in keys:
+        if _has_prefix(keys, 'incre_modules.') and _has_prefix(keys, 'stage4.'):
+            return 'hrnet_imagenet'
         if _has_prefix(keys, 'backbone.stage4.') or _has_prefix(keys, 'stage4.'):
             return 'mmpose_hrnet48'
         if _has_prefix(keys, 'backbone.layer4.') or _has_prefix(keys, 'layer4.'):

@@ -11,11 +11,12 @@ shapes. The names come from the public code of each release (read, not imported)
   ``models/code.py``);
 * mmpose 1.x top-down HRNet-W48 / ResNet-50 (``backbone.*``, ``head.*``).
 
-Head layers are listed literally below; the backbones, hundreds of repetitive keys, are
-enumerated by small generators that follow those sources' module structure (block counts,
-widths, Sequential indices). The converted weights are loaded into our models built from the
-configs, and checked against independent computations: the authors' forward passes written
-out by hand with the source tensors.
+Head layers are listed literally; the backbones, hundreds of repetitive keys, are enumerated
+by small generators that follow those sources' module structure (block counts, widths,
+Sequential indices; shared with the parity tests in ``tests/released_layouts.py``). The
+converted weights are loaded into our models built from the configs, and checked against
+independent computations: the authors' forward passes written out by hand with the source
+tensors.
 """
 import argparse
 import errno
@@ -47,6 +48,15 @@ from mroi_plugin.utils.checkpoint_conversion import (
     load_source_state_dict,
     model_state_shapes,
 )
+from tests.released_layouts import (
+    CLIFF_HEAD,
+    Shapes,
+    bn_shapes,
+    cliff_layout,
+    conv_shapes,
+    hrnet_w48_body_keys,
+    resnet50_keys,
+)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {
@@ -55,7 +65,6 @@ CONFIGS = {
     'mroi_r50': 'configs/mroi/mroi_r50.py',
     'mroi_hrnet48': 'configs/mroi/mroi_hrnet48.py',
 }
-Shapes = Dict[str, Tuple[int, ...]]
 
 # --------------------------------------------------------------------------- released layouts
 NUM_VIEWS = 5  # the README's --n_views 5
@@ -63,119 +72,16 @@ PE_CHANNELS = 195  # 3 + 2 * 32 * 3 (models/code.py, num_freqs 32, include_input
 VALUE_SCALE = 0.02
 
 
-def _conv(name: str, out_ch: int, in_ch: int, k: int, bias: bool = False) -> Shapes:
-    shapes = {f'{name}.weight': (out_ch, in_ch, k, k)}
-    if bias:
-        shapes[f'{name}.bias'] = (out_ch, )
-    return shapes
-
-
-def _bn(name: str, ch: int) -> Shapes:
-    return {f'{name}.{p}': (ch, ) for p in ('weight', 'bias', 'running_mean', 'running_var')} | {
-        f'{name}.num_batches_tracked': ()
-    }
-
-
-def _bottleneck(name: str, inplanes: int, planes: int, downsample: bool) -> Shapes:
-    shapes = {}
-    shapes |= _conv(f'{name}.conv1', planes, inplanes, 1) | _bn(f'{name}.bn1', planes)
-    shapes |= _conv(f'{name}.conv2', planes, planes, 3) | _bn(f'{name}.bn2', planes)
-    shapes |= _conv(f'{name}.conv3', planes * 4, planes, 1) | _bn(f'{name}.bn3', planes * 4)
-    if downsample:
-        shapes |= _conv(f'{name}.downsample.0', planes * 4, inplanes, 1)
-        shapes |= _bn(f'{name}.downsample.1', planes * 4)
-    return shapes
-
-
-def _basic(name: str, ch: int) -> Shapes:
-    return (_conv(f'{name}.conv1', ch, ch, 3) | _bn(f'{name}.bn1', ch)
-            | _conv(f'{name}.conv2', ch, ch, 3) | _bn(f'{name}.bn2', ch))
-
-
-def resnet50_keys(prefix: str) -> Shapes:
-    """SPIN/CLIFF ``ResNet(layers=[3, 4, 6, 3])`` = torchvision names = mmpose names."""
-    shapes = _conv(f'{prefix}conv1', 64, 3, 7) | _bn(f'{prefix}bn1', 64)
-    inplanes = 64
-    for stage, (planes, blocks) in enumerate(zip((64, 128, 256, 512), (3, 4, 6, 3)), 1):
-        for b in range(blocks):
-            shapes |= _bottleneck(f'{prefix}layer{stage}.{b}', inplanes, planes, b == 0)
-            inplanes = planes * 4
-    return shapes
-
-
-def hrnet_w48_body_keys(prefix: str, stage4_multiscale: bool) -> Shapes:
-    """HRNet-W48 stem..stage4 as cls_hrnet.py / hrnet_re.py / mmpose build it."""
-    shapes = _conv(f'{prefix}conv1', 64, 3, 3) | _bn(f'{prefix}bn1', 64)
-    shapes |= _conv(f'{prefix}conv2', 64, 64, 3) | _bn(f'{prefix}bn2', 64)
-    for b in range(4):
-        shapes |= _bottleneck(f'{prefix}layer1.{b}', 64 if b == 0 else 256, 64, b == 0)
-    widths = (48, 96, 192, 384)
-    pre = [256]
-    for stage, num_modules in ((2, 1), (3, 4), (4, 3)):
-        cur = list(widths[:stage])
-        trans = f'{prefix}transition{stage - 1}'
-        for i, ch in enumerate(cur):
-            if i < len(pre):
-                if ch != pre[i]:  # conv3x3 + BN + ReLU at indices 0, 1, 2
-                    shapes |= _conv(f'{trans}.{i}.0', ch, pre[i], 3) | _bn(f'{trans}.{i}.1', ch)
-            else:
-                for j in range(i + 1 - len(pre)):
-                    out = ch if j == i - len(pre) else pre[-1]
-                    shapes |= _conv(f'{trans}.{i}.{j}.0', out, pre[-1], 3)
-                    shapes |= _bn(f'{trans}.{i}.{j}.1', out)
-        for m in range(num_modules):
-            mod = f'{prefix}stage{stage}.{m}'
-            for i, ch in enumerate(cur):
-                for b in range(4):
-                    shapes |= _basic(f'{mod}.branches.{i}.{b}', ch)
-            multiscale = stage4_multiscale or stage < 4 or m < num_modules - 1
-            for i in range(len(cur) if multiscale else 1):
-                for j in range(len(cur)):
-                    fuse = f'{mod}.fuse_layers.{i}.{j}'
-                    if j > i:
-                        shapes |= _conv(f'{fuse}.0', cur[i], cur[j], 1) | _bn(f'{fuse}.1', cur[i])
-                    elif j < i:
-                        for k in range(i - j):
-                            out = cur[i] if k == i - j - 1 else cur[j]
-                            shapes |= _conv(f'{fuse}.{k}.0', out, cur[j], 3)
-                            shapes |= _bn(f'{fuse}.{k}.1', out)
-        pre = cur
-    return shapes
-
-
-def cliff_cls_head_keys() -> Shapes:
-    """CLIFF-HR48's ``incre_modules`` / ``downsamp_modules`` / ``final_layer`` (2048-d)."""
-    head_channels = (32, 64, 128, 256)
-    shapes = {}
-    for i, (ch, hc) in enumerate(zip((48, 96, 192, 384), head_channels)):
-        shapes |= _bottleneck(f'encoder.incre_modules.{i}.0', ch, hc, True)
-    for i in range(3):
-        in_ch, out_ch = head_channels[i] * 4, head_channels[i + 1] * 4
-        shapes |= _conv(f'encoder.downsamp_modules.{i}.0', out_ch, in_ch, 3, bias=True)
-        shapes |= _bn(f'encoder.downsamp_modules.{i}.1', out_ch)
-    shapes |= _conv('encoder.final_layer.0', 2048, 1024, 1, bias=True)
-    shapes |= _bn('encoder.final_layer.1', 2048)
-    return shapes
-
-
 def mroi_pose_hrnet_extra_keys() -> Shapes:
     """hrnet_re.PoseHighResolutionNet: heatmap ``final_layer`` + ``downsample_stage_{1,2,3}``."""
-    shapes = _conv('backbone.final_layer', 24, 48, 1, bias=True)
+    shapes = conv_shapes('backbone.final_layer', 24, 48, 1, bias=True)
     for stage, (num_layers, ch) in enumerate(((3, 48), (2, 96), (1, 192)), 1):
         for layer in range(num_layers):  # conv, BN, ReLU per layer
-            shapes |= _conv(f'backbone.downsample_stage_{stage}.{3 * layer}', ch, ch, 3)
-            shapes |= _bn(f'backbone.downsample_stage_{stage}.{3 * layer + 1}', ch)
+            shapes |= conv_shapes(f'backbone.downsample_stage_{stage}.{3 * layer}', ch, ch, 3)
+            shapes |= bn_shapes(f'backbone.downsample_stage_{stage}.{3 * layer + 1}', ch)
     return shapes
 
 
-CLIFF_HEAD = {
-    'fc1.weight': (1024, 2048 + 3 + 144 + 10 + 3), 'fc1.bias': (1024, ),
-    'fc2.weight': (1024, 1024), 'fc2.bias': (1024, ),
-    'decpose.weight': (144, 1024), 'decpose.bias': (144, ),
-    'decshape.weight': (10, 1024), 'decshape.bias': (10, ),
-    'deccam.weight': (3, 1024), 'deccam.bias': (3, ),
-    'init_pose': (1, 144), 'init_shape': (1, 10), 'init_cam': (1, 3),
-}
 CLIFF_REGRESSOR_TARGETS = {
     'fc1.weight': 'head.regressor.layers.0.weight', 'fc1.bias': 'head.regressor.layers.0.bias',
     'fc2.weight': 'head.regressor.layers.2.weight', 'fc2.bias': 'head.regressor.layers.2.bias',
@@ -203,9 +109,9 @@ def mroi_head_keys(feat: int) -> Shapes:
         'attention.2.weight': (256, 256), 'attention.2.bias': (256, ),
         'attention.4.weight': (NUM_VIEWS, 256), 'attention.4.bias': (NUM_VIEWS, ),
         'proj_head.0.weight': (feat, feat), 'proj_head.0.bias': (feat, ),
-        **_bn('proj_head.1', feat),
+        **bn_shapes('proj_head.1', feat),
         'proj_head.3.weight': (feat, feat),
-        **_bn('proj_head.4', feat),
+        **bn_shapes('proj_head.4', feat),
         'init_pose': (1, 144), 'init_shape': (1, 10), 'init_cam': (1, 3),
     }
 
@@ -214,18 +120,18 @@ MROI_UNMAPPED = {'pos_enc._freqs', 'pos_enc._phases'} | set(REGRESSOR_KEYS) | {
     f'attention.{i}.{p}' for i in (0, 2, 4) for p in ('weight', 'bias')}
 MMPOSE_HRNET_HEAD = {'head.final_layer.weight': (17, 48, 1, 1), 'head.final_layer.bias': (17, )}
 MMPOSE_R50_HEAD = {
-    **_conv('head.deconv_layers.0', 256, 2048, 4), **_bn('head.deconv_layers.1', 256),
-    **_conv('head.deconv_layers.3', 256, 256, 4), **_bn('head.deconv_layers.4', 256),
-    **_conv('head.deconv_layers.6', 256, 256, 4), **_bn('head.deconv_layers.7', 256),
-    **_conv('head.final_layer', 17, 256, 1, bias=True),
+    **conv_shapes('head.deconv_layers.0', 256, 2048, 4), **bn_shapes('head.deconv_layers.1', 256),
+    **conv_shapes('head.deconv_layers.3', 256, 256, 4), **bn_shapes('head.deconv_layers.4', 256),
+    **conv_shapes('head.deconv_layers.6', 256, 256, 4), **bn_shapes('head.deconv_layers.7', 256),
+    **conv_shapes('head.final_layer', 17, 256, 1, bias=True),
 }
 
 
 def released_layout(fmt: str) -> Shapes:
     if fmt == 'cliff_r50':
-        return resnet50_keys('encoder.') | CLIFF_HEAD
+        return cliff_layout('res50')
     if fmt == 'cliff_hrnet48':
-        return hrnet_w48_body_keys('encoder.', True) | cliff_cls_head_keys() | CLIFF_HEAD
+        return cliff_layout('hr48')
     if fmt == 'mroi_r50':
         return resnet50_keys('') | mroi_head_keys(2048)
     if fmt == 'mroi_hrnet48':
@@ -359,22 +265,44 @@ def test_cliff_r50(build_model):
 
 
 def test_cliff_hrnet48(build_model):
+    """CLIFF-HR48 converts completely: HRNetClsNeck keeps cls_hrnet's head names."""
     model = build_model('cliff_hrnet48')
     source = synthetic_state_dict(released_layout('cliff_hrnet48'))
     converted, report = convert_state_dict(source, 'cliff_hrnet48', shapes_of(model))
     load_converted(model, converted)
+    assert report.unmapped == {} and report.shape_mismatches == [] and report.missing == []
     cls_head = with_prefix(source, 'encoder.incre_modules.', 'encoder.downsamp_modules.',
                            'encoder.final_layer.')
-    assert set(report.unmapped) == cls_head | set(REGRESSOR_KEYS)
-    assert report.shape_mismatches == []
-    assert set(report.missing) == with_prefix(shapes_of(model), 'feature_pooling.',
-                                              'head.regressor.layers.',
-                                              'head.regressor.decoders.')
+    assert len(cls_head) == 4 * (3 + 1) * 6 + 3 * (2 + 5) + (2 + 5)  # incre, downsamp, final
+    assert_mapped(model, source, [(k, 'feature_pooling.' + k[len('encoder.'):])
+                                  for k in cls_head])
     body = set(source) - cls_head - set(CLIFF_HEAD)
     assert_mapped(model, source, [(k, 'backbone.' + k[len('encoder.'):]) for k in body])
+    assert_mapped(model, source, CLIFF_REGRESSOR_TARGETS.items())
     assert_mapped(model, source, [('init_pose', 'head.regressor.init_pose'),
                                   ('init_shape', 'head.regressor.init_betas'),
                                   ('init_cam', 'head.regressor.init_cam')])
+
+
+def test_hrnet_imagenet(build_model):
+    """HRNet's ImageNet classifier: body and head load into CLIFF-HR48, the classifier not."""
+    model = build_model('cliff_hrnet48')
+    layout = hrnet_w48_body_keys('', True) | {
+        k[len('encoder.'):]: v for k, v in released_layout('cliff_hrnet48').items()
+        if k.startswith(('encoder.incre_modules.', 'encoder.downsamp_modules.',
+                         'encoder.final_layer.'))
+    } | {'classifier.weight': (1000, 2048), 'classifier.bias': (1000, )}
+    source = synthetic_state_dict(layout)
+    assert detect_format(source) == 'hrnet_imagenet'
+    converted, report = convert_state_dict(source, 'auto', shapes_of(model))
+    load_converted(model, converted)
+    assert set(report.unmapped) == {'classifier.weight', 'classifier.bias'}
+    assert report.shape_mismatches == []
+    assert set(report.missing) == with_prefix(shapes_of(model), 'head.')
+    assert_mapped(model, source, [
+        (k, ('feature_pooling.' if k.startswith(('incre', 'downsamp', 'final')) else
+             'backbone.') + k) for k in source if not k.startswith('classifier.')
+    ])
 
 
 def _authors_positional_encoding(x: torch.Tensor, num_freqs: int = 32) -> torch.Tensor:
@@ -489,7 +417,7 @@ def test_mmpose_hrnet48(build_model):
     load_converted(model, converted)
     assert set(report.unmapped) == set(MMPOSE_HRNET_HEAD)
     assert report.shape_mismatches == []
-    # The pose model's last module fuses into branch 0 only; HRNetAggregation needs all four.
+    # The pose model's last module fuses into branch 0 only; HRNetClsNeck needs all four.
     assert set(report.missing) == with_prefix(
         shapes_of(model), 'backbone.stage4.2.fuse_layers.1.', 'backbone.stage4.2.fuse_layers.2.',
         'backbone.stage4.2.fuse_layers.3.', 'feature_pooling.', 'head.')
