@@ -45,7 +45,7 @@ from mroi_plugin.utils import register_all_modules
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = 'configs/mroi/mroi_r50.py'
-# Issue "Data pipeline" § Speed: at least this many samples/s per worker (core) with 5 RoIs.
+# The data pipeline's speed target: at least this many samples/s per worker (core) with 5 RoIs.
 TARGET_SAMPLES_PER_S = 200.0
 DEFAULT_NUM_SAMPLES = 200
 DEFAULT_IMAGE_SIZE = (640, 480)  # (W, H) of the synthetic images

@@ -40,8 +40,8 @@ The forward time of each module after the backbone (forward hooks) and the top o
 one ``rest`` step (``torch.profiler``, forward + backward) show what dominates the rest.
 
 The same is printed for CLIFF (``--cliff-config``, 1 RoI) with the same number of people.
-PASS/FAIL compares each share with ``--target`` percent (issue "CLIFF and Multi-RoI HMR"
-§ Speed: at most 5 % outside the backbone at N = 5).
+PASS/FAIL compares each share with ``--target`` percent (the
+project's target: at most 5 % outside the backbone at N = 5).
 """
 import argparse
 import os
@@ -69,7 +69,7 @@ from mroi_plugin.utils import register_all_modules
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = 'configs/mroi/mroi_r50.py'
 DEFAULT_CLIFF_CONFIG = 'configs/cliff/cliff_r50.py'
-# Issue "CLIFF and Multi-RoI HMR" § Speed: at most this share (%) of a train step outside the
+# The project's speed target: at most this share (%) of a train step outside the
 # backbone with 5 RoIs.
 TARGET_SHARE_PERCENT = 5.0
 DEFAULT_CPU_BATCH_SIZE = 2

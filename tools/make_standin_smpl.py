@@ -1,4 +1,6 @@
-"""Write the licence-free stand-in SMPL-format body model (DESIGN.md §6).
+"""Write the licence-free stand-in SMPL-format body model.
+
+See docs/method.md#body-model-without-licensed-files.
 
 ``python tools/make_standin_smpl.py [--out-dir data/body_models/standin] [--seed 0] [--plot PNG]``
 

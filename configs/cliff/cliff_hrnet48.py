@@ -14,6 +14,6 @@ model = dict(
             checkpoint='data/pretrained/hrnet_w48_coco_256x192.pth')),
     feature_pooling=dict(_delete_=True, type='HRNetClsNeck', in_channels=(48, 96, 192, 384)),
     head=dict(in_channels=2048))
-# Paper §4 (HRNet-W48): lr 5e-5, 15 epochs.
+# The paper's schedule (HRNet-W48): lr 5e-5, 15 epochs (docs/method.md#training-protocol).
 optim_wrapper = dict(optimizer=dict(lr=5e-5))
 train_cfg = dict(max_epochs=15)

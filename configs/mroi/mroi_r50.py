@@ -15,7 +15,8 @@ model = dict(
               # layout; dict(type='LocalCamera', init_mode='shared', layout_input=False)
               # is the released code's decoder.
               camera_decoder=dict(type='LocalCamera')),
-    # Paper §3.4 reading of the lost symbols: lambda_cam = 0.1, lambda_con = 1
+    # The paper's loss weights as we read them (docs/method.md#loss-weights): lambda_cam = 0.1,
+    # lambda_con = 1
     # (the released code uses 1 and 0.1: configs/mroi/mroi_r50_official-weights.py).
     # Depth compared as relative depth, log(b s): the paper's (b s)^2 term, in (px/m)^2,
     # scales with the image resolution (depth_term='bs', axis_weights=(0.1, 0.1, 1e-4)).

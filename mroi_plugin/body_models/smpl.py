@@ -1,4 +1,4 @@
-"""SMPL body model: a thin ``nn.Module`` over ``smplx.SMPL`` (docs/CONVENTIONS.md §Body model).
+"""SMPL body model: a thin ``nn.Module`` over ``smplx.SMPL`` (docs/CONVENTIONS.md, "Body model").
 
 The model arrays are loaded by :mod:`.model_io` (real ``.pkl`` files without
 chumpy, ``.npz``, or the licence-free stand-in) and handed to smplx as plain

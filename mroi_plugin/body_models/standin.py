@@ -1,4 +1,6 @@
-"""Licence-free stand-in SMPL-format body model (DESIGN.md §6).
+"""Licence-free stand-in SMPL-format body model.
+
+See docs/method.md#body-model-without-licensed-files.
 
 SMPL's model files are licensed, so tests, the quickstart and the synthetic dataset use this
 procedurally built body instead. It is a real SMPL-format model: ``smplx.SMPL`` loads the

@@ -51,7 +51,7 @@ class HumanDataDataset(BaseDataset):
     Reads the preprocessed files MMHuman3D distributes (``h36m_train.npz``,
     ``coco_2014_train.npz``, ``pw3d_train.npz``, ...; layout in
     :mod:`mroi_plugin.datasets.human_data`) and returns, per index, the
-    ``results`` dict of docs/CONVENTIONS.md (§ Data pipeline):
+    ``results`` dict of docs/CONVENTIONS.md ("Data pipeline"):
 
     - ``img_path`` (str): ``data_prefix['img']`` joined with the file's
       ``image_path``.

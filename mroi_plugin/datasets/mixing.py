@@ -18,8 +18,8 @@ __all__ = ['MixedRatioSampler']
 class MixedRatioSampler(Sampler):
     """Sample the sub-datasets of a ``ConcatDataset`` at given ratios, DDP-aware.
 
-    Multi-RoI HMR / CLIFF / SPIN train on a mix (paper §4: H36M 50%,
-    COCO + MPII 30%, MPI-INF-3DHP 20%) regardless of the datasets' sizes. Each
+    Multi-RoI HMR / CLIFF / SPIN train on a mix (H36M 50%, COCO + MPII 30%,
+    MPI-INF-3DHP 20%; docs/method.md#training-protocol) regardless of the datasets' sizes. Each
     epoch draws ``num_samples`` indices in total: exactly
     ``round(ratio_k * num_samples)`` from sub-dataset ``k`` (largest-remainder
     rounding), taken from fresh random permutations of it, so every sample is

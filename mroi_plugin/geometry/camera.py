@@ -4,7 +4,8 @@ Frames and units follow docs/CONVENTIONS.md: pixels with ``u`` right and ``v`` d
 frame x right / y down / z forward in metres, a RoI is a centre ``c`` and a height ``b`` in
 pixels, the weak-perspective crop camera ``(s, tx, ty)`` maps a 3D point ``X`` to normalised
 crop coordinates ``s * (X_xy + (tx, ty))`` where normalised means ``(u - c) / (b / 2)``.
-The formulas are those of CLIFF (Li et al., ECCV'22), written out in DESIGN.md §4.
+The formulas are those of CLIFF (Li et al., ECCV'22), derived in
+docs/method.md#crop-and-full-cameras.
 """
 from typing import Optional, Tuple
 
@@ -33,7 +34,7 @@ CLIFF_BBOX_INFO_SIZE_MEAN = 0.24
 CLIFF_BBOX_INFO_SIZE_STD = 0.06
 
 BBOX_INFO_MODES = ('cliff', 'raw')
-# bbox_info is a 3-vector per RoI in both modes (DESIGN.md §4).
+# bbox_info is a 3-vector per RoI in both modes (docs/method.md#bbox_info).
 BBOX_INFO_CHANNELS = 3
 
 # Smallest |b * s| (pixels per metre) allowed in crop -> full: a predicted scale s -> 0 would
@@ -92,7 +93,7 @@ def compute_bbox_info(center: ArrayLike,
                       focal_length: ArrayLike,
                       principal_point: ArrayLike,
                       mode: str = 'cliff') -> ArrayLike:
-    """The per-RoI bbox information fed to the CLIFF regressor (DESIGN.md §4).
+    """The per-RoI bbox information fed to the CLIFF regressor (docs/method.md#bbox_info).
 
     ``mode='cliff'`` (CLIFF's released code):
     ``[2.8 (cx - px) / f, 2.8 (cy - py) / f, (b - 0.24 f) / (0.06 f)]``.
@@ -129,7 +130,9 @@ def cam_crop_to_full(cam_crop: ArrayLike,
                      focal_length: ArrayLike,
                      principal_point: ArrayLike,
                      eps: float = MIN_BBOX_SCALE) -> ArrayLike:
-    """Crop weak-perspective camera -> full-image translation (CLIFF, DESIGN.md §4).
+    """Crop weak-perspective camera -> full-image translation (CLIFF).
+
+    Derived in docs/method.md#crop-and-full-cameras.
 
     With ``bs = b * s``: ``Tz = 2 f / bs``, ``Tx = tx + 2 (cx - px) / bs``,
     ``Ty = ty + 2 (cy - py) / bs``. ``|bs|`` is clamped to at least ``eps`` keeping its sign

@@ -82,10 +82,10 @@ SOURCE_FORMATS = ('cliff_r50', 'cliff_hrnet48', 'mroi_r50', 'mroi_hrnet48', 'mmp
                   'mmpose_r50', 'hrnet_imagenet')
 AUTO = 'auto'
 
-# Pooled feature size D of the authors' Multi-RoI models (official_code_notes.md §2), used to
-# split fuse_fc when the checkpoint has no proj_head to read it from.
+# Pooled feature size D of the authors' Multi-RoI models (2048 for ResNet-50, 720 for
+# HRNet-W48), used to split fuse_fc when the checkpoint has no proj_head to read it from.
 _MROI_FEAT_CHANNELS = {'mroi_r50': 2048, 'mroi_hrnet48': 720}
-# Encoded bbox_info: a 3-vector (DESIGN.md §4).
+# Encoded bbox_info: a 3-vector (docs/method.md#bbox_info).
 _BBOX_INFO_CHANNELS = 3
 # DataParallel / DistributedDataParallel wrap every key with this prefix.
 _WRAPPER_PREFIX = 'module.'

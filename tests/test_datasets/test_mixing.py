@@ -17,7 +17,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from humandata_factory import dump_human_data, make_human_data  # noqa: E402
 
 SIZES = (10, 30, 7)
-PAPER_RATIOS = (0.5, 0.3, 0.2)  # H36M, COCO + MPII, MPI-INF-3DHP (paper §4)
+# H36M, COCO + MPII, MPI-INF-3DHP: the paper's mix (docs/method.md#training-protocol).
+PAPER_RATIOS = (0.5, 0.3, 0.2)
 
 
 @pytest.fixture(scope='module')

@@ -1,4 +1,4 @@
-"""Tests for mroi_plugin.geometry.camera (CLIFF camera formulas, DESIGN.md §4)."""
+"""Tests for mroi_plugin.geometry.camera (docs/method.md#crop-and-full-cameras)."""
 import math
 
 import numpy as np

@@ -1,5 +1,5 @@
-# The paper's training mix (§4): H36M 50 %, COCO + MPII 30 %, MPI-INF-3DHP 20 %,
-# sampled by ratio whatever the datasets' sizes; evaluation on the 3DPW test set.
+# The paper's training mix (docs/method.md#training-protocol): H36M 50 %, COCO + MPII 30 %,
+# MPI-INF-3DHP 20 %, sampled by ratio whatever the datasets' sizes; evaluation on the 3DPW test set.
 # Files are MMHuman3D's preprocessed HumanData (data/preprocessed_datasets/) and
 # images under data/datasets/<name>/, as MMHuman3D lays them out.
 dataset_type = 'HumanDataDataset'

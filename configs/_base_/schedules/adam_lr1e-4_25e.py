@@ -1,4 +1,5 @@
-# Paper §4 (ResNet-50): Adam, lr 1e-4, no weight decay, 25 epochs, no lr decay.
+# The paper's schedule for ResNet-50 (docs/method.md#training-protocol): Adam, lr 1e-4,
+# no weight decay, 25 epochs, no lr decay.
 # FiniteGradOptimWrapper: OptimWrapper that skips (and counts) a step whose
 # gradient norm is inf/NaN instead of storing inf Adam moments.
 optim_wrapper = dict(

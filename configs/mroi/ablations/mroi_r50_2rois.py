@@ -1,4 +1,4 @@
-# Ablation: 2 RoIs per person (the first 2 rows of the RoI table, DESIGN.md §5.1).
+# Ablation: 2 RoIs per person (the first 2 rows of the RoI table, docs/method.md#roi-sizes-and-offsets).
 _base_ = '../mroi_r50.py'
 num_rois = 2
 train_pipeline = [

@@ -1,4 +1,4 @@
-# Ablation: 3 RoIs per person (the first 3 rows of the RoI table, DESIGN.md §5.1).
+# Ablation: 3 RoIs per person (the first 3 rows of the RoI table, docs/method.md#roi-sizes-and-offsets).
 _base_ = '../mroi_r50.py'
 num_rois = 3
 train_pipeline = [

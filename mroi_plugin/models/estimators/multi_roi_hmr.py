@@ -37,7 +37,7 @@ class MultiRoIHMR(BaseModel):
     into RoI-specific ``F_i`` and the shared ``F̄``; the head predicts one SMPL
     pose and shape per person and one crop camera per RoI. The body model runs
     once per person, and its keypoints are projected into every RoI with that
-    RoI's full-image camera (DESIGN.md §4, §5).
+    RoI's full-image camera (docs/method.md#heads).
 
     Args:
         backbone (dict): Backbone config; it returns a tuple of feature maps.

@@ -28,11 +28,12 @@ class CliffHead(BaseModule):
 
     Pose (24 rotations in 6D), betas and the crop camera ``(s, tx, ty)`` are regressed
     jointly from each RoI's feature and its bbox_info, starting from the SMPL mean
-    parameters (DESIGN.md §4). With N = 1 this is CLIFF. With N > 1 (e.g. Multi-RoI crops
-    without the Multi-RoI head) every RoI gets its own crop camera, but the mesh (pose and
-    betas) is taken from RoI 0, the original box, as the authors' released code evaluates
-    (official_code_notes.md §7), so the body model runs once per person; the pose and betas
-    regressed for RoIs 1..N-1 only feed their own camera iterations.
+    parameters (docs/method.md#mesh-decoder). With N = 1 this is CLIFF. With N > 1 (e.g.
+    Multi-RoI crops without the Multi-RoI head) every RoI gets its own crop camera, but the
+    mesh (pose and betas) is taken from RoI 0, the original box, as the authors' released
+    code evaluates (docs/method.md#what-differs-from-the-authors-code-and-why),
+    so the body model runs once per person; the pose and betas regressed for RoIs 1..N-1 only
+    feed their own camera iterations.
 
     Args:
         in_channels (int): Feature size ``D`` of each RoI.

@@ -119,7 +119,7 @@ def load_mean_params(path: Optional[str],
 
 @MODELS.register_module()
 class IterativeRegressor(BaseModule):
-    """Iterative error feedback (HMR, SPIN, CLIFF; DESIGN.md §4).
+    """Iterative error feedback (HMR, SPIN, CLIFF; docs/method.md#mesh-decoder).
 
     Starting from fixed (not learnt) values ``theta_0`` (e.g. the SMPL mean parameters),
     for ``t = 1..num_iters``::

@@ -1,4 +1,7 @@
-"""Local camera decoder of Multi-RoI HMR: one crop camera per RoI (DESIGN.md §5.3)."""
+"""Local camera decoder of Multi-RoI HMR: one crop camera per RoI.
+
+See docs/method.md#localcamera-decoder.
+"""
 from typing import Optional, Sequence
 
 import torch

@@ -1,4 +1,7 @@
-"""Multi-RoI HMR head: one shared mesh per person, one local camera per RoI (DESIGN.md §5.3)."""
+"""Multi-RoI HMR head: one shared mesh per person, one local camera per RoI.
+
+See docs/method.md#heads.
+"""
 from typing import Dict, Optional
 
 from mmengine.model import BaseModule

@@ -1,4 +1,7 @@
-"""Camera consistency between the local cameras of a person's RoIs (DESIGN.md §5.4)."""
+"""Camera consistency between the local cameras of a person's RoIs.
+
+See docs/method.md#camera-consistency-loss.
+"""
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -10,7 +13,8 @@ from mroi_plugin.registry import MODELS
 
 __all__ = ['CameraConsistencyLoss']
 
-# Per-axis weights (lambda_x, lambda_y, lambda_s) of the paper (§3.4; DESIGN.md §5.4).
+# Per-axis weights (lambda_x, lambda_y, lambda_s) of the paper
+# (docs/method.md#camera-consistency-loss).
 DEFAULT_AXIS_WEIGHTS = (0.1, 0.1, 1e-4)
 # With the log depth term, lambda_s weighs a squared log ratio: 1.0 makes a 10 % depth
 # disagreement cost 0.1 * (0.1 m)^2-scale translation terms' order (0.01 * 1.0).
@@ -24,8 +28,9 @@ DEPTH_TERMS = ('bs', 'log')
 # clamp changes nothing for sensible predictions; it bounds the translation terms to about
 # (2 |c - p| / 1)^2 when a predicted scale collapses to 0, instead of ~1e16 with a tiny eps.
 DEFAULT_MIN_BBOX_SCALE = 1.0
-# The released code's constants (official_code_notes.md §4): 1e-4 multiplies the b*s
-# difference inside the square, and b*s gets + 1e-9 (here: the clamp above instead).
+# The released code's constants (docs/method.md#what-differs-from-the-authors-code-and-why):
+# 1e-4 multiplies the b*s difference inside the square, and b*s gets + 1e-9 (here: the clamp
+# above instead).
 OFFICIAL_SCALE_FACTOR = 1e-4
 
 
@@ -53,9 +58,10 @@ class CameraConsistencyLoss(nn.Module):
     ``pairs='all'`` uses every unordered pair ``i < j``; ``'star'`` the pairs ``(0, j)``,
     j >= 1, with the original RoI. Every axis is its own term.
 
-    ``compat_official=True`` reproduces the released code (official_code_notes.md §4) for
-    comparisons: star pairs including the self pair (0, 0) in the mean, x and y summed before
-    squaring, and the scale factor 1e-4 inside the square::
+    ``compat_official=True`` reproduces the released code for comparisons
+    (docs/method.md#what-differs-from-the-authors-code-and-why): star pairs
+    including the self pair (0, 0) in the mean, x and y summed before squaring, and the scale
+    factor 1e-4 inside the square::
 
         L = mean_{b, j} (dTx_0j + dTy_0j)^2 + mean_{b, j} (1e-4 (bs_j - bs_0))^2
 

@@ -1,4 +1,7 @@
-"""Supervised contrastive loss between the RoIs of each person (DESIGN.md §5.5)."""
+"""Supervised contrastive loss between the RoIs of each person.
+
+See docs/method.md#contrastive-loss.
+"""
 from typing import Optional, Tuple
 
 import torch
@@ -11,7 +14,7 @@ from mroi_plugin.registry import MODELS
 
 __all__ = ['MultiRoIContrastiveLoss', 'supcon_loss', 'multi_roi_supcon_loss']
 
-# The paper's and the authors' temperature (official_code_notes.md §5).
+# The paper's and the authors' temperature.
 DEFAULT_TEMPERATURE = 0.5
 GATES = ('silu', None)
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
@@ -107,7 +110,7 @@ def multi_roi_supcon_loss(z: Tensor,
                           temperature: float = DEFAULT_TEMPERATURE,
                           scale_by_temperature: bool = True,
                           gather_distributed: bool = True) -> Tensor:
-    """SupCon over the ``B * N`` RoIs with label = person (DESIGN.md §5.5).
+    """SupCon over the ``B * N`` RoIs with label = person (docs/method.md#contrastive-loss).
 
     Positives of a RoI are the other RoIs of its person; every other RoI in the batch is a
     negative. Under ``torch.distributed`` with ``gather_distributed``, every rank gathers
@@ -152,13 +155,15 @@ def multi_roi_supcon_loss(z: Tensor,
 
 @MODELS.register_module()
 class MultiRoIContrastiveLoss(nn.Module):
-    """Contrastive loss pulling together the RoI features of one person (Multi-RoI HMR §3.4).
+    """Contrastive loss pulling together the RoI features of one person.
+
+    See docs/method.md#contrastive-loss.
 
     Each RoI's pooled backbone feature ``f`` (before fusion) goes through an optional gate
     (``'silu'``: ``f * sigmoid(f)``, which equals the authors' ``f * sigmoid(relu(f))`` for
     the non-negative pooled features of a ReLU backbone) and the loss's own projection head
-    ``Linear(D, P) -> BN -> ReLU -> Linear(P, P, bias=False) -> BN`` (official_code_notes.md
-    §5; ``P = D`` unless ``proj_channels`` reduces it), is L2-normalised and enters
+    ``Linear(D, P) -> BN -> ReLU -> Linear(P, P, bias=False) -> BN`` (as the authors';
+    ``P = D`` unless ``proj_channels`` reduces it), is L2-normalised and enters
     :func:`multi_roi_supcon_loss` with label = person. The head is trained with the model
     and only used by this loss.
 

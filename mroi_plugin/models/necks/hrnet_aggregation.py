@@ -24,8 +24,8 @@ class HRNetAggregation(BaseModule):
     kept) + BN + ReLU, so all branches reach the last branch's resolution (1/32 for
     HRNet); the maps are concatenated along channels and adaptive-average-pooled to
     ``(B, sum(in_channels))``: D = 48 + 96 + 192 + 384 = 720 for W48, 480 for W32
-    (DESIGN.md §5.2; the authors' ``hrnet_w48(downsample=True, use_conv=True)``, see
-    official_code_notes.md §2). ``downsamples.{i}.{k}`` hold the same layers, in the same
+    (docs/method.md#roi-aware-fusion; the authors' ``hrnet_w48(downsample=True,
+    use_conv=True)``). ``downsamples.{i}.{k}`` hold the same layers, in the same
     order, as the authors' ``downsample_stage_{i+1}.{k}``.
 
     Args:

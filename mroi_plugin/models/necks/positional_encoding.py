@@ -1,4 +1,7 @@
-"""NeRF-style sinusoidal positional encoding of low-dimensional vectors (DESIGN.md §5.2)."""
+"""NeRF-style sinusoidal positional encoding of low-dimensional vectors.
+
+See docs/method.md#positional-encoding.
+"""
 import math
 from typing import Optional, Union
 
@@ -13,8 +16,8 @@ __all__ = ['NeRFPositionalEncoding']
 
 OptConfigType = Optional[Union[dict, ConfigDict]]
 
-# The paper's number of frequencies (Multi-RoI HMR, §3.2) and the authors' base frequency:
-# frequency k is pi * 2^k, k = 0..L-1 (official_code_notes.md §2).
+# The paper's number of frequencies and the authors' base frequency: frequency k is
+# pi * 2^k, k = 0..L-1 (docs/method.md#positional-encoding).
 DEFAULT_NUM_FREQS = 32
 BASE_FREQUENCY = math.pi
 
@@ -31,7 +34,7 @@ class NeRFPositionalEncoding(BaseModule):
     Precision: with L = 32 the largest frequency is ``pi * 2^31 ~ 6.7e9``. In float32,
     ``w_k * x`` loses every digit of the phase for k above about 8-10 (the product's spacing
     exceeds 2 pi), so those channels would be rounding noise that also differs between CPU
-    and GPU ``sin`` implementations (official_code_notes.md §8.8). The encoding is therefore
+    and GPU ``sin`` implementations. The encoding is therefore
     computed in float64 and cast back to the input's dtype: it is then an accurate,
     device-independent function of the (float32) input. It remains true that the highest
     channels vary on scales far below the input's own precision, so they carry no usable

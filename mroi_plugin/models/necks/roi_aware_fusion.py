@@ -1,4 +1,7 @@
-"""RoI-aware fusion of the features of a person's RoIs (Multi-RoI HMR, DESIGN.md §5.2)."""
+"""RoI-aware fusion of the features of a person's RoIs (Multi-RoI HMR).
+
+See docs/method.md#roi-aware-fusion.
+"""
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -24,7 +27,7 @@ LOGIT_ACTIVATIONS = (None, 'tanh')
 class RoIAwareFusion(BaseModule):
     """Fuse the pooled features of a person's N RoIs by learnt, position-aware weights.
 
-    For every query RoI ``i`` and key RoI ``j`` of the same person (DESIGN.md §5.2)::
+    For every query RoI ``i`` and key RoI ``j`` of the same person (docs/method.md#fusion-weights)::
 
         r_ij = PE(info_i - info_j)      ('relative', the paper's best variant)
              | PE(info_j)               ('absolute')
@@ -126,7 +129,7 @@ class RoIAwareFusion(BaseModule):
 
         Args:
             feats (Tensor): ``(B, N, D)`` pooled RoI features ``f_j``.
-            bbox_info (Tensor): ``(B, N, 3)`` bbox_info of each RoI (DESIGN.md §4).
+            bbox_info (Tensor): ``(B, N, 3)`` bbox_info of each RoI (docs/method.md#bbox_info).
 
         Returns:
             Tensor: ``(B, N, N)``; entry ``[b, i, j]`` scores key ``j`` for query ``i``.

@@ -87,7 +87,7 @@ def test_all_versus_star_pairs():
 
 
 def _official_formula(cam_crop, centers, sizes, focal, principal):
-    """The released code's Trainer.camera_losses, written out (official_code_notes.md §4)."""
+    """The released code's Trainer.camera_losses, written out."""
     batch, num_rois = cam_crop.shape[:2]
     rx, ry, rs = [], [], []
     for b in range(batch):
