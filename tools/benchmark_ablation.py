@@ -9,23 +9,11 @@ Example::
 
 Method. Every variant is the quickstart config (``configs/quickstart/mroi_synthetic.py``:
 ``TinyConvNet``, 96x72 crops, stand-in body model) with one change, as the paper's Tables 3-6
-change one thing of the full model:
-
-============  ==============================================================================
-cliff         CLIFF: 1 RoI, ``CliffHead`` (one regressor for mesh and camera, with the full
-              model's regressor settings), no neck, no camera-consistency or contrastive loss
-mroi          Multi-RoI HMR, full: 5 RoIs, RoI-aware fusion, LocalCamera, L_cam and L_con
-wo_raf        without RoI-aware fusion (``RoIAwareFusion(fusion=False)``)
-wo_lcam       without the camera-consistency loss
-wo_lcon       without the contrastive loss
-camera_released  the released code's camera decoder: every RoI starts at one mean camera and
-              sees only absolute bbox_info (no RoI layout)
-fusion_unbounded  RoI-aware fusion without the tanh on its logits
-lcam_bs       L_cam's depth term as the paper writes it, (b_i s_i - b_j s_j)^2 in px/m
-rois_N        Multi-RoI HMR with N = 1..4 RoIs (N = 5 is ``mroi``); with 1 RoI neither
-              L_cam nor L_con has a pair to compare, so this isolates the split mesh/camera
-              head from CLIFF's single regressor
-============  ==============================================================================
+change one thing of the full model. Each is a config file of a few lines in
+``configs/quickstart/ablations/`` (``--variants`` takes the file names; its ``ablation`` entry
+gives the row's place and label; see that folder's README for the list): ``cliff`` (CLIFF's
+single regressor, 1 RoI), ``mroi`` (the full model), ``wo_raf``, ``wo_lcam``, ``wo_lcon``,
+``camera_released``, ``fusion_unbounded``, ``lcam_bs`` and ``rois_1`` .. ``rois_4``.
 
 All variants train on the same synthetic split (``--num-train`` samples, rendered once with a
 fixed seed), with the same seeds (``randomness.seed``; ``--seeds`` runs every variant once per
@@ -58,14 +46,17 @@ Numbers are on the licence-free stand-in body model and a tiny backbone trained 
 they show whether each component helps *in this regime*, not SMPL results.
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from mmengine.config import Config
 
@@ -78,10 +69,9 @@ DEFAULT_CONFIG = osp.join(REPO, 'configs', 'quickstart', 'mroi_synthetic.py')
 METRICS = ('mpjpe', 'pa_mpjpe', 'pve', 'transl_error')
 METRIC_TITLES = ('MPJPE', 'PA-MPJPE', 'PVE', 'transl. error')
 MAX_ROIS = 5
-# The regressor settings CLIFF shares with the full model's head: only what the ablation is
-# about (the number of RoIs, fusion, the camera decoder and the camera losses) may differ.
-SHARED_HEAD_KEYS = ('in_channels', 'mean_params', 'num_iters', 'num_betas', 'hidden_channels',
-                    'dropout', 'act_cfg')
+# One config file per variant (a few lines on the quickstart config); ``--variants`` takes
+# their file names.
+VARIANT_DIR = osp.join(REPO, 'configs', 'quickstart', 'ablations')
 # Constant baselines: metric prefix -> label in the tables. Each run's evaluator holds them.
 BASELINES = {
     'mean_pose': 'mean pose of the training set (floor)',
@@ -92,63 +82,26 @@ LOG_S_BIAS = 'log_s_bias_roi{}'
 LOG_S_STD = 'log_s_std_roi{}'
 
 
-def to_cliff(cfg: Config) -> None:
-    """CLIFF on the same backbone, crops and data: 1 RoI, one regressor, no Multi-RoI parts."""
-    head = cfg.model.head
-    camera = head.get('camera_decoder') or {}
-    cfg.model.type = 'CLIFF'
-    cfg.model.neck = None
-    # The full model's regressor (width, activation, dropout, iterations, mean parameters):
-    # otherwise the row would also measure a different regressor.
-    cfg.model.head = dict(
-        type='CliffHead',
-        **{key: head[key] for key in SHARED_HEAD_KEYS if key in head},
-        scale_param=camera.get('scale_param', 'linear'))
-    cfg.model.loss_camera_consistency = None
-    cfg.model.loss_contrastive = None
-    cfg.model.contrastive_pooling = None
-    set_num_rois(cfg, 1)
+def _variant_files() -> Dict[str, str]:
+    """name -> path of every variant config, in table order (each file's ``ablation.row``)."""
+    rows = []
+    for path in glob.glob(osp.join(VARIANT_DIR, '*.py')):
+        row = Config.fromfile(path).get('ablation') or {}
+        if 'row' not in row or 'label' not in row:
+            raise ValueError(f'{path} needs a top-level ablation = dict(row=..., label=...): '
+                             'its place and label in the table.')
+        rows.append((row['row'], osp.splitext(osp.basename(path))[0], path))
+    return {name: path for _, name, path in sorted(rows)}
 
 
-def _with_rois(num_rois: int) -> Callable[[Config], None]:
-
-    def apply(cfg: Config) -> None:
-        set_num_rois(cfg, num_rois)
-        if num_rois == 1:
-            # No pair of RoIs: both terms would be constant zeros.
-            cfg.model.loss_camera_consistency = None
-            cfg.model.loss_contrastive = None
-
-    return apply
+def _describe_variant(path: str) -> tuple:
+    cfg = Config.fromfile(path)
+    return cfg.ablation.label, cfg.num_rois, path
 
 
-def _set_model(**changes) -> Callable[[Config], None]:
-
-    def apply(cfg: Config) -> None:
-        cfg.merge_from_dict({f'model.{k}': v for k, v in changes.items()})
-
-    return apply
-
-
-# name -> (label in the table, number of RoIs, change applied to the base config)
+# name -> (label in the table, number of RoIs, config file): the files under VARIANT_DIR.
 VARIANTS: Dict[str, tuple] = {
-    'cliff': ('CLIFF (1 RoI)', 1, to_cliff),
-    'mroi': ('Multi-RoI, full (5 RoIs)', 5, lambda cfg: None),
-    'wo_raf': ('w/o RoI-aware fusion', 5, _set_model(**{'neck.fusion': False})),
-    'wo_lcam': ('w/o camera-consistency loss', 5, _set_model(loss_camera_consistency=None)),
-    'wo_lcon': ('w/o contrastive loss', 5, _set_model(loss_contrastive=None)),
-    # The camera design of the released code, one piece at a time.
-    'camera_released': ('released camera decoder (one start, no layout)', 5,
-                        _set_model(**{'head.camera_decoder.init_mode': 'shared',
-                                      'head.camera_decoder.layout_input': False})),
-    'fusion_unbounded': ('fusion logits without tanh', 5,
-                         _set_model(**{'neck.logit_activation': None})),
-    'lcam_bs': ("L_cam's depth as b*s in px/m (paper)", 5,
-                _set_model(**{'loss_camera_consistency.depth_term': 'bs',
-                              'loss_camera_consistency.axis_weights': (0.1, 0.1, 1e-4)})),
-}
-for _n in range(1, MAX_ROIS):
-    VARIANTS[f'rois_{_n}'] = (f'Multi-RoI, {_n} RoI{"s" if _n > 1 else ""}', _n, _with_rois(_n))
+    name: _describe_variant(path) for name, path in _variant_files().items()}
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -260,9 +213,28 @@ def add_camera_baselines(cfg: Config) -> None:
 
 
 def variant_config(base: Config, name: str) -> Config:
-    """``base`` with the change of variant ``name``."""
-    cfg = Config(base.to_dict())
-    VARIANTS[name][2](cfg)
+    """``base`` with the change of variant ``name`` (its config file).
+
+    The variant file is read on top of ``base`` (in place of the quickstart config it
+    inherits), so the run's settings in ``base`` (data size, schedule, seed, baselines,
+    ``--cfg-options``) hold for every variant. A variant's top-level ``num_rois`` is applied
+    to every crop step (:func:`set_num_rois`): mmengine evaluates the base's pipelines before
+    a child config can change it.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        base_path = osp.join(tmp, 'base.py')
+        base.dump(base_path)
+        with open(VARIANTS[name][2]) as f:
+            text = f.read()
+        rebased, count = re.subn(r"^_base_ = .*$", f'_base_ = {base_path!r}', text, flags=re.M)
+        if count != 1:
+            raise ValueError(f'{VARIANTS[name][2]} must have one top-level `_base_ = ...` line.')
+        variant_path = osp.join(tmp, f'{name}.py')
+        with open(variant_path, 'w') as f:
+            f.write(rebased)
+        cfg = Config.fromfile(variant_path)
+    if 'num_rois' in cfg:
+        set_num_rois(cfg, cfg.num_rois)
     return cfg
 
 

@@ -122,9 +122,39 @@ ABLATION_CONFIG_CHANGES = {
 def test_every_benchmark_row_differs_from_the_full_model_in_its_ablated_thing_only(base):
     assert set(BENCHMARK_CHANGES) == set(ablation.VARIANTS), 'list the new row\'s changes'
     full = ablation.variant_config(base, 'mroi')
+    assert full.pop('ablation') == dict(row=1, label='Multi-RoI, full (5 RoIs)')
     assert _flat(full) == _flat(base)
     for name, allowed in BENCHMARK_CHANGES.items():
-        _check_only(_differences(full, ablation.variant_config(base, name)), allowed, name)
+        variant = ablation.variant_config(base, name)
+        variant.pop('ablation')
+        _check_only(_differences(full, variant), allowed, name)
+
+
+def test_the_variants_are_the_config_files_in_table_order():
+    files = sorted(glob.glob(osp.join(REPO, 'configs', 'quickstart', 'ablations', '*.py')))
+    assert sorted(ablation.VARIANTS) == sorted(osp.basename(f)[:-3] for f in files)
+    assert list(ablation.VARIANTS)[:3] == ['cliff', 'mroi', 'wo_raf']
+    assert list(ablation.VARIANTS)[-4:] == ['rois_1', 'rois_2', 'rois_3', 'rois_4']
+    assert ablation.parse_args(['--variants', 'rois_2']).variants == ['rois_2']
+    with pytest.raises(SystemExit):
+        ablation.parse_args(['--variants', 'rois_9'])
+    for path in files:
+        # A row is a few lines on the quickstart config (CLIFF's head needs a few more).
+        lines = [line for line in open(path).read().splitlines()
+                 if line.strip() and not line.startswith('#')]
+        assert len(lines) <= (7 if path.endswith('cliff.py') else 5), path
+
+
+def test_a_variant_file_runs_on_another_base_config(tmp_path):
+    """``--config`` gives another full model: each variant's change is made to that one."""
+    other = Config.fromfile(osp.join(REPO, 'configs', 'quickstart', 'mroi_synthetic.py'))
+    other.model.head.hidden_channels = 256
+    other.model.neck.num_freqs = 4
+    cliff = ablation.variant_config(other, 'cliff')
+    assert cliff.model.head.hidden_channels == 256 and cliff.model.neck is None
+    wo_raf = ablation.variant_config(other, 'wo_raf')
+    assert wo_raf.model.neck.num_freqs == 4 and wo_raf.model.neck.fusion is False
+    assert _crop_rois(ablation.variant_config(other, 'rois_3')) == {3}
 
 
 def test_the_diff_catches_a_second_change(base):
@@ -160,7 +190,7 @@ def test_cliff_variant_is_clif_on_the_same_backbone_and_data(base):
     assert cfg.model.head.type == 'CliffHead'
     assert cfg.model.head.in_channels == base.model.head.in_channels
     assert cfg.model.head.scale_param == base.model.head.camera_decoder.scale_param
-    for key in ablation.SHARED_HEAD_KEYS:
+    for key in ('in_channels', 'mean_params', 'hidden_channels', 'dropout', 'act_cfg'):
         assert cfg.model.head.get(key) == base.model.head.get(key), key
     assert cfg.model.head.act_cfg == dict(type='ReLU') and cfg.model.head.dropout == 0.1
     assert cfg.model.loss_camera_consistency is None and cfg.model.loss_contrastive is None
