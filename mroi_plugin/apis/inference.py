@@ -53,7 +53,8 @@ MAX_KEYS_SHOWN = 5
 #: Config key of the regressors' start values file (SPIN's ``smpl_mean_params.npz``).
 MEAN_PARAMS_KEY = 'mean_params'
 _SCOPE = 'mroi'
-_CROP_TRANSFORM = 'MultiRoICrop'
+# The RoI crop transforms (crop-level and feature-level RoIs); both carry crop_size.
+_CROP_TRANSFORMS = ('MultiRoICrop', 'MultiRoIContextCrop')
 
 
 class CheckpointMismatchError(ValueError):
@@ -267,7 +268,7 @@ def _box_convention(cfg: Config, pipeline: Sequence[Any]) -> Tuple[float, float]
     if crop_aspect is None:
         crop_aspect = DEFAULT_CROP_ASPECT
         for step in pipeline:
-            if _type_name(step) == _CROP_TRANSFORM and isinstance(step, dict) and step.get(
+            if _type_name(step) in _CROP_TRANSFORMS and isinstance(step, dict) and step.get(
                     'crop_size') is not None:
                 crop_h, crop_w = step['crop_size']
                 crop_aspect = crop_w / crop_h

@@ -8,13 +8,14 @@ from torch import Tensor
 __all__ = ['HMRDataSample', 'stack_data_samples', 'ROI_FIELDS', 'SHARED_FIELDS', 'META_FIELDS']
 
 # Field names equal the keys of the pipeline's ``results`` dict (docs/CONVENTIONS.md).
-ROI_FIELDS = ('roi_centers', 'roi_sizes', 'bbox_info', 'crop_trans', 'keypoints2d_crop')
+ROI_FIELDS = ('roi_centers', 'roi_sizes', 'bbox_info', 'crop_trans', 'keypoints2d_crop',
+              'roi_boxes_context')
 SHARED_FIELDS = (
     'keypoints2d', 'keypoints3d', 'smpl_global_orient', 'smpl_body_pose', 'smpl_betas',
     'smpl_transl', 'has_keypoints2d', 'has_keypoints3d', 'has_smpl', 'has_transl',
-    'focal_length', 'principal_point')
+    'focal_length', 'principal_point', 'context_trans')
 META_FIELDS = (
-    'img_path', 'img_shape', 'ori_shape', 'crop_size', 'flip', 'rotation', 'scale',
+    'img_path', 'img_shape', 'ori_shape', 'crop_size', 'context_size', 'flip', 'rotation', 'scale',
     'dataset_name', 'sample_idx', 'gender')
 
 
@@ -36,6 +37,9 @@ class HMRDataSample(BaseDataElement):
     - ``crop_trans`` (Tensor): ``(N, 2, 3)`` affine ``I'`` pixels -> crop pixels.
     - ``keypoints2d_crop`` (Tensor): ``(N, K, 3)`` normalised crop coordinates
       ``(u - c) / (b / 2)`` and confidence.
+    - ``roi_boxes_context`` (Tensor): ``(N, 4)`` feature-level RoIs only
+      (``MultiRoIContextCrop``): each RoI crop's edges ``x1, y1, x2, y2`` in
+      context-crop pixels.
 
     Shared data fields (one per person):
 
@@ -50,9 +54,12 @@ class HMRDataSample(BaseDataElement):
       (Tensor): ``()`` availability flags, 0 or 1.
     - ``focal_length`` (Tensor): ``()`` or ``(2,)`` pixels.
     - ``principal_point`` (Tensor): ``(2,)`` pixels, the principal point of ``I'``.
+    - ``context_trans`` (Tensor): ``(2, 3)`` feature-level RoIs only: affine
+      ``I'`` pixels -> context-crop pixels.
 
     Metainfo: ``img_path``, ``img_shape`` and ``ori_shape`` ``(h, w)``,
-    ``crop_size`` ``(crop_h, crop_w)``, ``flip`` (bool), ``rotation`` (degrees,
+    ``crop_size`` ``(crop_h, crop_w)``, ``context_size`` ``(context_h,
+    context_w)`` (feature-level RoIs only), ``flip`` (bool), ``rotation`` (degrees,
     counter-clockwise on screen), ``scale``, ``dataset_name``, ``sample_idx``,
     ``gender``.
 

@@ -1,31 +1,47 @@
 """Change the number of RoIs of a whole config in one call (ablations, benchmarks, tests)."""
-from typing import Any
+from typing import Any, Tuple
 
 from mmengine.config import Config
 
-__all__ = ['set_num_rois', 'CROP_TRANSFORM']
+__all__ = ['set_num_rois', 'set_context_size', 'CROP_TRANSFORM', 'CROP_TRANSFORMS',
+           'CONTEXT_TRANSFORM']
 
 # The transform that makes a person's RoIs; its ``num_rois`` fixes N for the whole model.
 CROP_TRANSFORM = 'MultiRoICrop'
+# Its feature-level variant (one context crop per person), which takes num_rois too.
+CONTEXT_TRANSFORM = 'MultiRoIContextCrop'
+CROP_TRANSFORMS = (CROP_TRANSFORM, CONTEXT_TRANSFORM)
 
 
-def _set_in(node: Any, num_rois: int) -> int:
-    """Set ``num_rois`` on every crop transform dict under ``node``; return how many."""
+def _set_in(node: Any, key: str, value: Any, types: tuple) -> int:
+    """Set ``key`` on every transform dict of one of ``types`` under ``node``; return how many."""
     count = 0
     if isinstance(node, dict):
-        if node.get('type') == CROP_TRANSFORM:
-            node['num_rois'] = num_rois
+        if node.get('type') in types:
+            node[key] = value
             count += 1
-        for value in node.values():
-            count += _set_in(value, num_rois)
+        for child in node.values():
+            count += _set_in(child, key, value, types)
     elif isinstance(node, (list, tuple)):
-        for value in node:
-            count += _set_in(value, num_rois)
+        for child in node:
+            count += _set_in(child, key, value, types)
     return count
 
 
+def _set_everywhere(cfg: Config, key: str, value: Any, types: tuple) -> int:
+    if key in cfg:
+        cfg[key] = value
+    changed = 0
+    for name in list(cfg.keys()):
+        node = cfg[name]
+        changed += _set_in(node, key, value, types)
+        # Config wraps nested dicts in ConfigDict; write back so plain lists stay updated.
+        cfg[name] = node
+    return changed
+
+
 def set_num_rois(cfg: Config, num_rois: int) -> Config:
-    """Set ``num_rois`` of every ``MultiRoICrop`` in ``cfg``, in place.
+    """Set ``num_rois`` of every ``MultiRoICrop`` (or ``MultiRoIContextCrop``) in ``cfg``.
 
     mmengine evaluates a base config's pipelines before a child config can change
     ``num_rois``, and each dataloader holds its own copy of the pipeline (inside mixed or
@@ -46,16 +62,36 @@ def set_num_rois(cfg: Config, num_rois: int) -> Config:
     """
     if int(num_rois) != num_rois or num_rois < 1:
         raise ValueError(f'set_num_rois: num_rois must be an integer >= 1, got {num_rois!r}.')
-    num_rois = int(num_rois)
-    if 'num_rois' in cfg:
-        cfg.num_rois = num_rois
-    changed = 0
-    for key in list(cfg.keys()):
-        value = cfg[key]
-        changed += _set_in(value, num_rois)
-        # Config wraps nested dicts in ConfigDict; write back so plain lists stay updated.
-        cfg[key] = value
-    if not changed:
+    if not _set_everywhere(cfg, 'num_rois', int(num_rois), CROP_TRANSFORMS):
         raise ValueError(f'set_num_rois: the config has no {CROP_TRANSFORM} step in any '
                          'pipeline; the number of RoIs is set by that transform.')
+    return cfg
+
+
+def set_context_size(cfg: Config, context_size: Tuple[int, int]) -> Config:
+    """Set ``context_size`` of every ``MultiRoIContextCrop`` in ``cfg``, in place.
+
+    Walks the config as :func:`set_num_rois` does (and updates a top-level
+    ``context_size`` variable when there is one).
+
+    Args:
+        cfg (Config): A feature-level RoI config (docs/feature_rois.md).
+        context_size (tuple[int, int]): ``(context_h, context_w)``, pixels.
+
+    Returns:
+        Config: ``cfg`` itself.
+
+    Raises:
+        ValueError: A size that is not two positive integers, or no ``MultiRoIContextCrop``
+            in the config (a crop-mode config has no context crop to resize).
+    """
+    size = tuple(context_size)
+    if len(size) != 2 or any(int(s) != s or s < 1 for s in size):
+        raise ValueError('set_context_size: context_size must be (context_h, context_w) '
+                         f'positive integers, got {context_size!r}.')
+    size = tuple(int(s) for s in size)
+    if not _set_everywhere(cfg, 'context_size', size, (CONTEXT_TRANSFORM, )):
+        raise ValueError(f'set_context_size: the config has no {CONTEXT_TRANSFORM} step in any '
+                         'pipeline; use a feature-level RoI config (e.g. '
+                         'configs/mroi/mroi_r50_feature.py).')
     return cfg

@@ -48,6 +48,12 @@ class MultiRoIHMR(BaseModel):
             ``(B*N, D)``. Defaults to ``GlobalAveragePooling``.
         neck (dict, optional): RoI fusion neck; None uses ``F_i = f_i`` and
             ``F̄ = mean_i f_i``.
+        roi_sampler (dict, optional): Feature-level RoIs (docs/feature_rois.md):
+            ``dict(type='RoIFeatureSampler')`` runs the backbone once per person
+            on the context crop of ``MultiRoIContextCrop`` and samples each RoI's
+            maps from it (``(B*N, C, h, w)``, the shape its own crop would give)
+            before ``feature_pooling``; everything after is unchanged. None
+            (default): one backbone pass per RoI crop (``MultiRoICrop``).
         contrastive_pooling (dict, optional): Pooling of the backbone output
             that ``loss_contrastive`` sees, when it must differ from
             ``feature_pooling``. None (default) gives the loss the head's pooled
@@ -73,6 +79,7 @@ class MultiRoIHMR(BaseModel):
                  body_model: ConfigType,
                  feature_pooling: OptConfigType = None,
                  neck: OptConfigType = None,
+                 roi_sampler: OptConfigType = None,
                  contrastive_pooling: OptConfigType = None,
                  loss_keypoints2d: OptConfigType = None,
                  loss_keypoints3d: OptConfigType = None,
@@ -92,6 +99,7 @@ class MultiRoIHMR(BaseModel):
         self.backbone = MODELS.build(backbone)
         self.feature_pooling = MODELS.build(feature_pooling)
         self.neck = MODELS.build(neck) if neck is not None else None
+        self.roi_sampler = MODELS.build(roi_sampler) if roi_sampler is not None else None
         self.contrastive_pooling = (
             MODELS.build(contrastive_pooling) if contrastive_pooling is not None else None)
         self.head = MODELS.build(head)
@@ -113,21 +121,51 @@ class MultiRoIHMR(BaseModel):
                 f"test_cfg.camera must be 'roi0' or 'mean', got {self.test_cfg['camera']!r}.")
 
     # ------------------------------------------------------------------ forward
-    def extract_feat(self, inputs: Tensor, num_people: int) -> Tensor:
-        """Backbone + pooling: ``(B*N, 3, H, W)`` -> ``(B, N, D)``."""
-        return self._extract_feats(inputs, num_people, contrastive=False)[0]
+    def extract_feat(self, inputs: Tensor, num_people: int,
+                     data_samples: Optional[Sequence[BaseDataElement]] = None) -> Tensor:
+        """Backbone + pooling: ``(B*N, 3, H, W)`` crops, or ``(B, 3, H, W)`` context crops
+        with a ``roi_sampler`` (then ``data_samples`` place the RoIs), -> ``(B, N, D)``."""
+        return self._extract_feats(inputs, num_people, contrastive=False,
+                                   data_samples=data_samples)[0]
 
-    def _extract_feats(self, inputs: Tensor, num_people: int,
-                       contrastive: bool) -> Tuple[Tensor, Optional[Tensor]]:
+    def _roi_maps(self, inputs: Tensor, data_samples: Optional[Sequence[BaseDataElement]]
+                  ) -> Tuple[Tensor, ...]:
+        """Feature-level RoIs: one backbone pass per context crop, each RoI sampled from it."""
+        if data_samples is None or inputs.shape[0] != len(data_samples):
+            raise ValueError(
+                f'Feature-level RoIs (roi_sampler) need one context crop per person, got '
+                f'{inputs.shape[0]} images for '
+                f'{"unknown" if data_samples is None else len(data_samples)} people; the '
+                'pipeline must use MultiRoIContextCrop instead of MultiRoICrop.')
+        try:
+            boxes = stack_data_samples(data_samples, ('roi_boxes_context', ),
+                                       inputs.device)['roi_boxes_context']
+        except KeyError as err:
+            raise KeyError(
+                'Feature-level RoIs (roi_sampler) need roi_boxes_context in the data samples: '
+                'use MultiRoIContextCrop (not MultiRoICrop) in the pipeline, or drop the '
+                "model's roi_sampler for crop mode.") from err
+        crop_size = tuple(data_samples[0].metainfo['crop_size'])
+        maps = self.backbone(inputs)
+        return self.roi_sampler(maps, boxes, tuple(inputs.shape[-2:]), crop_size)
+
+    def _extract_feats(self, inputs: Tensor, num_people: int, contrastive: bool,
+                       data_samples: Optional[Sequence[BaseDataElement]] = None
+                       ) -> Tuple[Tensor, Optional[Tensor]]:
         """Head features ``(B, N, D)`` and, if ``contrastive``, the features the
         contrastive loss sees (``(B, N, D')`` from ``contrastive_pooling``, else
         the head's), from one backbone pass; None when not asked for, so that
         inference does not pay for the loss's pooling."""
-        if inputs.shape[0] % num_people:
-            raise ValueError(
-                f'{inputs.shape[0]} crops cannot be split among {num_people} people.')
-        maps = self.backbone(inputs)
-        shape = (num_people, inputs.shape[0] // num_people, -1)
+        if self.roi_sampler is not None:
+            maps = self._roi_maps(inputs, data_samples)
+            num_crops = maps[0].shape[0]
+        else:
+            if inputs.shape[0] % num_people:
+                raise ValueError(
+                    f'{inputs.shape[0]} crops cannot be split among {num_people} people.')
+            maps = self.backbone(inputs)
+            num_crops = inputs.shape[0]
+        shape = (num_people, num_crops // num_people, -1)
         feats = self.feature_pooling(maps).view(shape)
         if not contrastive:
             return feats, None
@@ -142,7 +180,8 @@ class MultiRoIHMR(BaseModel):
         ``contrastive`` adds ``contrastive_feats`` (the contrastive loss's input).
         """
         batch = stack_data_samples(data_samples, _ROI_KEYS + _CAMERA_KEYS, inputs.device)
-        feats, contrastive_feats = self._extract_feats(inputs, len(data_samples), contrastive)
+        feats, contrastive_feats = self._extract_feats(inputs, len(data_samples), contrastive,
+                                                       data_samples)
         if self.neck is not None:
             roi_feats, shared_feat = self.neck(feats, batch['bbox_info'])
         else:
@@ -178,7 +217,8 @@ class MultiRoIHMR(BaseModel):
         """mmengine entry point: ``mode`` is ``'loss'``, ``'predict'`` or ``'tensor'``.
 
         Args:
-            inputs (Tensor): ``(B*N, 3, H, W)`` normalised crops.
+            inputs (Tensor): ``(B*N, 3, H, W)`` normalised crops, or ``(B, 3, H, W)``
+                context crops with a ``roi_sampler``.
             data_samples (list[BaseDataElement]): One packed sample per person.
             mode (str): What to return.
         """
