@@ -356,7 +356,8 @@ def test_side_view_of_a_wall_seen_edge_on():
     # almost no pixels, while unturned (angle 0) it covers its projected area.
     square = np.array([[-0.5, -0.5, 4.0], [0.5, -0.5, 4.0], [0.5, 0.5, 4.0], [-0.5, 0.5, 4.0]])
     faces = np.array([[0, 1, 2], [0, 2, 3]])
-    kwargs = dict(focal_length=200.0, principal_point=(80.0, 60.0), image_shape=(120, 160))
+    kwargs = dict(focal_length=200.0, principal_point=(80.0, 60.0), image_shape=(120, 160),
+                  framing='camera')
     front = render_side_view([square], faces, angle_deg=0.0, **kwargs)
     side = render_side_view([square], faces, **kwargs)
     covered_front = (front != 255).any(axis=2).sum()
