@@ -58,11 +58,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
-from mroi_plugin.geometry import (
-    default_principal_point,
-    estimate_focal_length,
-    perspective_projection,
-)
+from mroi_plugin.geometry import backproject_pixel, default_intrinsics, perspective_projection
 from mroi_plugin.registry import MODELS, TRANSFORMS
 from mroi_plugin.utils import register_all_modules
 
@@ -202,14 +198,13 @@ def make_batch(model: nn.Module, num_people: int, num_rois: int, crop_size: Sequ
     """
     rng = np.random.default_rng(seed)
     width, height = IMAGE_SIZE
-    focal = float(estimate_focal_length(float(width), float(height)))
-    principal = np.asarray(default_principal_point(float(width), float(height)), np.float64)
+    focal, principal = default_intrinsics(width, height)
     betas = np.clip(rng.normal(0.0, BETAS_STD, (num_people, NUM_BETAS)), -2.0, 2.0)
     body_pose = rng.normal(0.0, BODY_POSE_STD, (num_people, NUM_BODY_JOINTS, 3))
     orient = np.asarray(UPRIGHT_ORIENT) + rng.normal(0.0, ORIENT_STD, (num_people, 3))
     depth = rng.uniform(*DEPTH_RANGE, num_people)
     pelvis_px = rng.uniform(*PELVIS_IMAGE_RANGE, (num_people, 2)) * (width, height)
-    transl = np.concatenate([(pelvis_px - principal) * depth[:, None] / focal, depth[:, None]], 1)
+    transl = backproject_pixel(pelvis_px, depth, focal, principal)
     as_tensor = dict(dtype=torch.float32, device=device)
     body_model = model.body_model
     body = body_model(betas=torch.as_tensor(betas, **as_tensor),

@@ -59,7 +59,7 @@ import numpy as np
 from mmengine.utils import ProgressBar
 
 from mroi_plugin.apis import CheckpointMismatchError, inference_mesh, init_model
-from mroi_plugin.geometry import default_principal_point, estimate_focal_length
+from mroi_plugin.geometry import default_intrinsics
 from mroi_plugin.utils.cfg_options import CfgOptionsAction
 from mroi_plugin.visualization import (
     render_overlay,
@@ -367,8 +367,7 @@ class Demo:
         if people:
             focal, principal = people[0]['focal_length'], people[0]['principal_point']
         else:
-            focal = self.args.focal_length or estimate_focal_length(float(width), float(height))
-            principal = default_principal_point(float(width), float(height))
+            focal, principal = default_intrinsics(width, height, self.args.focal_length or None)
         vertices = [person['vertices'] for person in people]
         overlay = render_overlay(img, vertices, self.faces, focal, principal)
         side = render_side_view(vertices, self.faces, focal, principal, (height, width))

@@ -30,7 +30,7 @@ from mroi_plugin.datasets.human_data_dataset import (
     DEFAULT_CROP_ASPECT,
     MIN_BBOX_SIDE_PX,
 )
-from mroi_plugin.geometry import bbox_xyxy_to_roi, default_principal_point, estimate_focal_length
+from mroi_plugin.geometry import bbox_xyxy_to_roi, default_intrinsics
 from mroi_plugin.registry import MODELS, TRANSFORMS
 from mroi_plugin.utils.checkpoint_conversion import detect_format, extract_state_dict
 from mroi_plugin.utils.setup_env import register_all_modules
@@ -424,10 +424,10 @@ def pack_people(model: nn.Module,
                              'init_model(config, checkpoint).')
     height, width = img.shape[:2]
     boxes = check_bboxes(bboxes, img.shape[:2])
-    focal = (float(estimate_focal_length(float(width), float(height)))
+    focal = (default_intrinsics(width, height)[0]
              if focal_length is None else _positive(focal_length, 'focal_length'))
     if principal_point is None:
-        principal = np.asarray(default_principal_point(float(width), float(height)))
+        principal = default_intrinsics(width, height)[1]
     else:
         principal = np.asarray(principal_point, dtype=np.float64).reshape(-1)
         if principal.shape != (2, ) or not np.isfinite(principal).all():

@@ -11,7 +11,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from mroi_plugin.body_models.keypoint_conventions import convert_keypoints, get_keypoint_num
-from mroi_plugin.geometry import bbox_xyxy_to_roi, default_principal_point, estimate_focal_length
+from mroi_plugin.geometry import bbox_xyxy_to_roi, default_intrinsics
 from mroi_plugin.registry import DATASETS
 
 from .human_data import BadSampleError, HumanDataError, HumanDataFile
@@ -358,10 +358,7 @@ class HumanDataDataset(BaseDataset):
         focal, principal = hd.camera(index)
         if (focal is None or principal is None) and 'image_size' in hd:
             width, height = hd.get('image_size', index).astype(np.float64)
-            if focal is None:
-                focal = np.array([estimate_focal_length(width, height)])
-            if principal is None:
-                principal = np.asarray(default_principal_point(width, height))
+            focal, principal = default_intrinsics(width, height, focal, principal)
         keypoints2d = self._keypoints('keypoints2d', index)
         keypoints3d = self._keypoints('keypoints3d', index)
         smpl, has_smpl, has_transl = self._smpl(index)
@@ -372,7 +369,7 @@ class HumanDataDataset(BaseDataset):
             img_path=osp.join(self.data_prefix['img'], str(hd.get('image_path', index))),
             bbox_center=center,
             bbox_size=size,
-            focal_length=None if focal is None else float(focal.mean()),
+            focal_length=None if focal is None else float(np.mean(focal)),
             principal_point=None if principal is None else principal.astype(np.float32),
             keypoints2d=keypoints2d,
             keypoints3d=keypoints3d,

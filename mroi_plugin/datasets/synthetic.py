@@ -54,6 +54,7 @@ from mmengine.logging import print_log
 from mroi_plugin.body_models import SMPL
 from mroi_plugin.geometry import (
     axis_angle_to_rotmat,
+    backproject_pixel,
     estimate_focal_length,
     perspective_projection,
     rotmat_to_axis_angle,
@@ -703,8 +704,7 @@ def _place_person(rng: np.random.Generator, relative: np.ndarray, focal: float,
             pelvis_px[axis] = -box_low[axis] - outside
         else:  # past the right / bottom border
             pelvis_px[axis] = limits[axis] - box_high[axis] + outside
-    xy = (pelvis_px - principal) * depth / focal
-    return np.array([xy[0], xy[1], depth])
+    return backproject_pixel(pelvis_px, depth, focal, principal)
 
 
 def render_synthetic_sample(rng: np.random.Generator, body_models: SyntheticBodyModels,

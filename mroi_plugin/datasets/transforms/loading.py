@@ -4,7 +4,7 @@ from typing import Optional
 import numpy as np
 from mmcv.transforms import LoadImageFromFile
 
-from mroi_plugin.geometry import default_principal_point, estimate_focal_length
+from mroi_plugin.geometry import default_intrinsics
 from mroi_plugin.registry import TRANSFORMS
 
 from ..human_data import BadSampleError
@@ -147,9 +147,9 @@ class LoadImage(LoadImageFromFile):
                 f"Image {results.get('img_path')!r} ({where}) is {img_w}x{img_h} px but "
                 f'{mismatch}. Was the image resized or replaced after annotation? Fix the '
                 "annotation or the image, or set the dataset's on_bad_sample='skip'.")
-        if results.get('focal_length') is None:
-            results['focal_length'] = float(estimate_focal_length(float(img_w), float(img_h)))
+        focal, principal = default_intrinsics(img_w, img_h, results.get('focal_length'),
+                                              results.get('principal_point'))
+        results['focal_length'] = focal
         if results.get('principal_point') is None:
-            results['principal_point'] = np.asarray(
-                default_principal_point(np.float32(img_w), np.float32(img_h)), dtype=np.float32)
+            results['principal_point'] = principal.astype(np.float32)
         return results
