@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from mroi_plugin.geometry import (
+    DEFAULT_CROP_CAMERA,
     axis_angle_to_rotmat,
     cam_full_to_crop,
     mean_rotation,
@@ -25,12 +26,9 @@ from .human_data_dataset import DEFAULT_BBOX_SCALE_FACTOR, DEFAULT_CROP_ASPECT, 
 
 __all__ = [
     'mean_smpl_params', 'training_crop_cameras', 'mean_crop_camera', 'write_mean_params',
-    'mean_params_crop_box',
-    'DEFAULT_MEAN_CAM'
+    'mean_params_crop_box'
 ]
 
-# SPIN/CLIFF's initial weak-perspective camera (s, tx, ty).
-DEFAULT_MEAN_CAM = (0.9, 0.0, 0.0)
 _SMPL_KEYS = ('smpl.global_orient', 'smpl.body_pose', 'smpl.betas')
 
 
@@ -151,7 +149,7 @@ def write_mean_params(ann_file: str,
     rotmats, betas = mean_smpl_params(ann_file)
     arrays = dict(pose=rotmat_to_rot6d(rotmats).reshape(-1).numpy().astype(np.float32),
                   shape=betas.numpy().astype(np.float32),
-                  cam=np.asarray(DEFAULT_MEAN_CAM, dtype=np.float32))
+                  cam=np.asarray(DEFAULT_CROP_CAMERA, dtype=np.float32))
     camera = mean_crop_camera(ann_file, crop_aspect, bbox_scale_factor)
     if camera is not None:
         arrays.update(cam=camera['cam'].astype(np.float32),

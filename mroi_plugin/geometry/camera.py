@@ -7,7 +7,7 @@ crop coordinates ``s * (X_xy + (tx, ty))`` where normalised means ``(u - c) / (b
 The formulas are those of CLIFF (Li et al., ECCV'22), derived in
 docs/method.md#crop-and-full-cameras.
 """
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 import torch
@@ -17,8 +17,9 @@ from ._array import ArrayLike, array_function, cat_broadcast, check_last_dim
 
 __all__ = [
     'CLIFF_BBOX_INFO_CENTER_SCALE', 'CLIFF_BBOX_INFO_SIZE_MEAN', 'CLIFF_BBOX_INFO_SIZE_STD',
-    'BBOX_INFO_MODES', 'BBOX_INFO_CHANNELS', 'MIN_BBOX_SCALE', 'MIN_DEPTH', 'estimate_focal_length',
-    'default_principal_point', 'compute_bbox_info', 'cam_crop_to_full', 'cam_full_to_crop',
+    'BBOX_INFO_MODES', 'BBOX_INFO_CHANNELS', 'MIN_FINITE_BBOX_SCALE', 'MIN_PERSON_BBOX_SCALE',
+    'MIN_DEPTH', 'DEFAULT_CROP_CAMERA', 'estimate_focal_length', 'default_principal_point',
+    'default_intrinsics', 'backproject_pixel', 'compute_bbox_info', 'cam_crop_to_full', 'cam_full_to_crop',
     'perspective_projection', 'weak_perspective_projection', 'image_to_normalized_crop',
     'normalized_crop_to_image', 'bbox_xyxy_to_roi', 'CROP_SCALE_PARAMS', 'decode_crop_camera',
     'encode_crop_camera', 'transfer_crop_camera', 'relative_roi_layout', 'carry_crop_camera',
@@ -37,13 +38,24 @@ BBOX_INFO_MODES = ('cliff', 'raw')
 # bbox_info is a 3-vector per RoI in both modes (docs/method.md#bbox_info).
 BBOX_INFO_CHANNELS = 3
 
-# Smallest |b * s| (pixels per metre) allowed in crop -> full: a predicted scale s -> 0 would
-# put the body at infinite depth (tz = 2 f / (b s)). Clamping the magnitude (keeping the sign)
-# caps the depth at 2 f / MIN_BBOX_SCALE and keeps values and gradients finite.
-MIN_BBOX_SCALE = 1e-6
+# Two floors on |b * s| (pixels per metre) in crop -> full, where a predicted scale s -> 0
+# would put the body at infinite depth (tz = 2 f / (b s)); both clamp the magnitude and keep
+# the sign.
+# - A numerical guard, the default everywhere: it caps the depth at 2 f / 1e-6 and keeps
+#   values and gradients finite without changing any sensible camera.
+MIN_FINITE_BBOX_SCALE = 1e-6
+# - The smallest scale of a real person, for losses: below 1 px/m the body would be more than
+#   2 f metres (kilometres) away, so the clamp changes nothing for sensible predictions, and it
+#   bounds the translation terms to about (2 |c - p| / 1)^2 when a predicted scale collapses
+#   to 0 (instead of ~1e16 with the numerical guard).
+MIN_PERSON_BBOX_SCALE = 1.0
 # Smallest |depth| (metres) divided by in full -> crop and in perspective projection; points at
 # the camera centre would otherwise project to infinity. The sign is kept.
 MIN_DEPTH = 1e-6
+
+# SPIN's mean crop camera (s, tx, ty): where a regressor starts when no mean-parameter file
+# gives the data's own.
+DEFAULT_CROP_CAMERA = (0.9, 0.0, 0.0)
 
 # How a regressor's raw output encodes the crop scale ``s`` (see decode_crop_camera).
 CROP_SCALE_PARAMS = ('linear', 'log')
@@ -85,6 +97,56 @@ def default_principal_point(img_w: ArrayLike, img_h: ArrayLike) -> ArrayLike:
     """
     img_w, img_h = torch.broadcast_tensors(img_w, img_h)
     return torch.stack([img_w / 2, img_h / 2], dim=-1)
+
+
+def default_intrinsics(img_w: float,
+                       img_h: float,
+                       focal_length: Optional[Any] = None,
+                       principal_point: Optional[Any] = None) -> Tuple[Any, Any]:
+    """The camera of an image that comes without one (CLIFF's convention).
+
+    What a file, a caller or a user gives is kept; what is missing becomes
+    :func:`estimate_focal_length` (the image diagonal) and :func:`default_principal_point`
+    (the image centre), computed in float64.
+
+    Args:
+        img_w (float): Image width, pixels.
+        img_h (float): Image height, pixels.
+        focal_length (optional): The known focal length, returned as it is.
+        principal_point (optional): The known principal point, returned as it is.
+
+    Returns:
+        tuple: ``focal_length`` (``float`` pixels when estimated) and ``principal_point``
+        (``(2,)`` float64 ndarray ``(px, py)`` pixels when estimated).
+    """
+    if focal_length is None:
+        focal_length = float(estimate_focal_length(float(img_w), float(img_h)))
+    if principal_point is None:
+        principal_point = np.asarray(default_principal_point(float(img_w), float(img_h)))
+    return focal_length, principal_point
+
+
+@array_function('pixel', 'depth', 'focal_length', 'principal_point')
+def backproject_pixel(pixel: ArrayLike, depth: ArrayLike, focal_length: ArrayLike,
+                      principal_point: ArrayLike) -> ArrayLike:
+    """The camera-frame point at depth ``Z`` that projects to ``pixel``.
+
+    ``X = (u - px) Z / f``, ``Y = (v - py) Z / f``: the inverse of
+    :func:`perspective_projection` (with ``R = I``, ``T = 0``) for a point of known depth.
+
+    Args:
+        pixel (Tensor | ndarray): ``(.., 2)`` pixel ``(u, v)``.
+        depth (Tensor | ndarray | float): ``(..)`` depth ``Z``, metres.
+        focal_length (Tensor | ndarray | float): ``(..)`` focal length, pixels.
+        principal_point (Tensor | ndarray): ``(.., 2)`` principal point, pixels.
+
+    Returns:
+        Tensor | ndarray: ``(.., 3)`` point ``(X, Y, Z)``, metres.
+    """
+    check_last_dim(pixel, (2, ), 'pixel', 'backproject_pixel')
+    check_last_dim(principal_point, (2, ), 'principal_point', 'backproject_pixel')
+    xy = (pixel - principal_point) * depth.unsqueeze(-1) / focal_length.unsqueeze(-1)
+    return cat_broadcast([xy, depth.unsqueeze(-1)])
 
 
 @array_function('center', 'size', 'focal_length', 'principal_point')
@@ -129,7 +191,7 @@ def cam_crop_to_full(cam_crop: ArrayLike,
                      size: ArrayLike,
                      focal_length: ArrayLike,
                      principal_point: ArrayLike,
-                     eps: float = MIN_BBOX_SCALE) -> ArrayLike:
+                     eps: float = MIN_FINITE_BBOX_SCALE) -> ArrayLike:
     """Crop weak-perspective camera -> full-image translation (CLIFF).
 
     Derived in docs/method.md#crop-and-full-cameras.
@@ -406,7 +468,7 @@ def transfer_crop_camera(cam_crop: ArrayLike,
                          src_size: ArrayLike,
                          dst_center: ArrayLike,
                          dst_size: ArrayLike,
-                         eps: float = MIN_BBOX_SCALE) -> ArrayLike:
+                         eps: float = MIN_FINITE_BBOX_SCALE) -> ArrayLike:
     """Carry a crop camera from one RoI to another RoI of the same image.
 
     It is :func:`cam_crop_to_full` on the source box followed by :func:`cam_full_to_crop` on
@@ -468,7 +530,7 @@ def relative_roi_layout(roi_centers: ArrayLike, roi_sizes: ArrayLike) -> ArrayLi
 
 @array_function('cam_crop', 'layout')
 def carry_crop_camera(cam_crop: ArrayLike, layout: ArrayLike,
-                      eps: float = MIN_BBOX_SCALE) -> ArrayLike:
+                      eps: float = MIN_FINITE_BBOX_SCALE) -> ArrayLike:
     """The crop camera of RoI 0 carried to every RoI of a :func:`relative_roi_layout`.
 
     :func:`transfer_crop_camera` from the original box (centre 0, size 1 in units of

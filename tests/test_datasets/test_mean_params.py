@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from mroi_plugin.datasets.mean_params import (
-    DEFAULT_MEAN_CAM,
     mean_crop_camera,
     mean_params_crop_box,
     write_mean_params,
 )
+from mroi_plugin.geometry import DEFAULT_CROP_CAMERA
 from mroi_plugin.models.heads import load_mean_params
 
 sys.path.insert(0, osp.dirname(__file__))
@@ -79,4 +79,4 @@ def test_without_translations_the_file_keeps_spins_camera(tmp_path):
     assert mean_params_crop_box(out) is None
     for scale_param in ('linear', 'log'):
         np.testing.assert_allclose(load_mean_params(out, scale_param=scale_param)['cam'],
-                                   DEFAULT_MEAN_CAM, rtol=1e-6)
+                                   DEFAULT_CROP_CAMERA, rtol=1e-6)

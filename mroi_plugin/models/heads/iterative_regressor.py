@@ -10,12 +10,12 @@ from mmcv.cnn import build_activation_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mroi_plugin.geometry import rot6d_to_rotmat, rotmat_to_rot6d
+from mroi_plugin.geometry import DEFAULT_CROP_CAMERA, rot6d_to_rotmat, rotmat_to_rot6d
 from mroi_plugin.registry import MODELS
 from mroi_plugin.utils.typing_utils import OptConfigType
 
 __all__ = [
-    'IterativeRegressor', 'load_mean_params', 'default_mean_params', 'DEFAULT_INIT_CAM',
+    'IterativeRegressor', 'load_mean_params', 'default_mean_params',
     'NUM_SMPL_JOINTS', 'ROT6D_CHANNELS', 'check_head_inputs'
 ]
 
@@ -24,9 +24,6 @@ ArrayLike = Union[Tensor, np.ndarray, Sequence[float]]
 # SMPL: global orientation + 23 body joints, each as a 6D rotation (SPIN/CLIFF layout).
 NUM_SMPL_JOINTS = 24
 ROT6D_CHANNELS = 6
-# SPIN's mean weak-perspective crop camera (s, tx, ty): the value stored in
-# smpl_mean_params.npz, used when no file is given.
-DEFAULT_INIT_CAM = (0.9, 0.0, 0.0)
 # HMR/SPIN/CLIFF defaults: three feedback iterations, 1024-wide hidden layers, dropout 0.5,
 # and Xavier gain 0.01 on the output layers so the first prediction stays near the mean.
 DEFAULT_NUM_ITERS = 3
@@ -45,13 +42,13 @@ def default_mean_params(num_betas: int = 10) -> Dict[str, Tensor]:
 
     Returns:
         dict[str, Tensor]: ``pose (144,)`` identity rotations in 6D, ``shape (num_betas,)``
-        zeros, ``cam (3,)`` = ``DEFAULT_INIT_CAM``; float32.
+        zeros, ``cam (3,)`` = ``DEFAULT_CROP_CAMERA`` (SPIN's); float32.
     """
     identity = rotmat_to_rot6d(torch.eye(3, dtype=torch.float32))
     return dict(
         pose=identity.repeat(NUM_SMPL_JOINTS),
         shape=torch.zeros(num_betas),
-        cam=torch.tensor(DEFAULT_INIT_CAM, dtype=torch.float32))
+        cam=torch.tensor(DEFAULT_CROP_CAMERA, dtype=torch.float32))
 
 
 def load_mean_params(path: Optional[str],

@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mroi_plugin.geometry import (
+    DEFAULT_CROP_CAMERA,
     BBOX_INFO_CHANNELS,
     ROI_LAYOUT_CHANNELS,
     carry_crop_camera,
@@ -21,7 +22,6 @@ from mroi_plugin.utils.typing_utils import OptConfigType
 from .iterative_regressor import (
     DEFAULT_DROPOUT,
     DEFAULT_HIDDEN_CHANNELS,
-    DEFAULT_INIT_CAM,
     DEFAULT_NUM_ITERS,
     IterativeRegressor,
     check_head_inputs,
@@ -89,7 +89,7 @@ class LocalCamera(BaseModule):
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if init_cam is None:
-            init_cam = DEFAULT_INIT_CAM
+            init_cam = DEFAULT_CROP_CAMERA
         if len(init_cam) != 3:
             raise ValueError(f'LocalCamera: init_cam must be (s, tx, ty), got {init_cam!r}.')
         if init_mode not in INIT_MODES:

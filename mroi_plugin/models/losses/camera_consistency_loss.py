@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from mroi_plugin.geometry import cam_crop_to_full
+from mroi_plugin.geometry import MIN_PERSON_BBOX_SCALE, cam_crop_to_full
 from mroi_plugin.registry import MODELS
 
 __all__ = ['CameraConsistencyLoss']
@@ -23,11 +23,6 @@ PAIR_MODES = ('all', 'star')
 # How the depths of two RoIs' cameras are compared: 'bs' the paper's (b_i s_i - b_j s_j)^2
 # in (px/m)^2, 'log' (log(b_i s_i) - log(b_j s_j))^2 = (log(Tz_j / Tz_i))^2.
 DEPTH_TERMS = ('bs', 'log')
-# Smallest |b * s| (pixels per metre) used when turning crop cameras into full cameras. Below
-# 1 px/m the body would be more than 2 f metres (kilometres) away, never a real person, so the
-# clamp changes nothing for sensible predictions; it bounds the translation terms to about
-# (2 |c - p| / 1)^2 when a predicted scale collapses to 0, instead of ~1e16 with a tiny eps.
-DEFAULT_MIN_BBOX_SCALE = 1.0
 # The released code's constants (docs/method.md#what-differs-from-the-authors-code-and-why):
 # 1e-4 multiplies the b*s difference inside the square, and b*s gets + 1e-9 (here: the clamp
 # above instead).
@@ -78,7 +73,8 @@ class CameraConsistencyLoss(nn.Module):
             ``depth_term='log'``.
         pairs (str, optional): ``'all'`` (default) or ``'star'``.
         compat_official (bool): Use the released code's formula. Defaults to False.
-        eps (float): Smallest ``|b s|``, pixels per metre. Defaults to 1.0.
+        eps (float): Smallest ``|b s|``, pixels per metre. Defaults to
+            ``MIN_PERSON_BBOX_SCALE`` (1.0), the smallest scale of a real person.
         depth_term (str): ``'bs'`` (default, the paper's) or ``'log'`` (relative depth).
     """
 
@@ -87,7 +83,7 @@ class CameraConsistencyLoss(nn.Module):
                  axis_weights: Optional[Sequence[float]] = None,
                  pairs: Optional[str] = None,
                  compat_official: bool = False,
-                 eps: float = DEFAULT_MIN_BBOX_SCALE,
+                 eps: float = MIN_PERSON_BBOX_SCALE,
                  depth_term: str = 'bs') -> None:
         super().__init__()
         if depth_term not in DEPTH_TERMS:
