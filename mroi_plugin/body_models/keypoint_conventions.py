@@ -29,7 +29,8 @@ import torch
 
 __all__ = [
     'HUMAN_DATA_KEYPOINTS', 'SMPL_24_KEYPOINTS', 'SMPL_VERTEX_KEYPOINTS', 'H36M_17_KEYPOINTS',
-    'LSP_14_KEYPOINTS', 'COCO_17_KEYPOINTS', 'APPROXIMATE_GROUPS',
+    'LSP_14_KEYPOINTS', 'COCO_17_KEYPOINTS', 'SPIN_24_KEYPOINTS', 'OPENPOSE_25_KEYPOINTS',
+    'APPROXIMATE_GROUPS',
     'register_keypoint_convention', 'get_keypoint_conventions', 'get_keypoint_names',
     'get_keypoint_num', 'get_keypoint_index', 'get_mapping', 'convert_keypoints',
     'get_flip_pairs', 'get_flip_indices'
@@ -128,6 +129,26 @@ COCO_17_KEYPOINTS: Tuple[str, ...] = (
     'left_knee', 'right_knee', 'left_ankle', 'right_ankle',
 )
 
+# SPIN's 24 ground-truth joints (SPIN/CLIFF ``.npz`` files' ``part`` and ``S``, SPIN's
+# ``constants.JOINT_NAMES[25:]``), named as MMHuman3D's ``smpl_49`` names them.
+SPIN_24_KEYPOINTS: Tuple[str, ...] = (
+    'right_ankle', 'right_knee', 'right_hip_extra', 'left_hip_extra', 'left_knee', 'left_ankle',
+    'right_wrist', 'right_elbow', 'right_shoulder', 'left_shoulder', 'left_elbow', 'left_wrist',
+    'neck_extra', 'headtop', 'pelvis_extra', 'thorax_extra', 'spine_extra', 'jaw_extra',
+    'head_extra', 'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
+)
+
+# OpenPose BODY_25 in OpenPose's order (SPIN's ``openpose`` key).
+OPENPOSE_25_KEYPOINTS: Tuple[str, ...] = (
+    'nose_openpose', 'neck_openpose', 'right_shoulder_openpose', 'right_elbow_openpose',
+    'right_wrist_openpose', 'left_shoulder_openpose', 'left_elbow_openpose',
+    'left_wrist_openpose', 'pelvis_openpose', 'right_hip_openpose', 'right_knee_openpose',
+    'right_ankle_openpose', 'left_hip_openpose', 'left_knee_openpose', 'left_ankle_openpose',
+    'right_eye_openpose', 'left_eye_openpose', 'right_ear_openpose', 'left_ear_openpose',
+    'left_bigtoe_openpose', 'left_smalltoe_openpose', 'left_heel_openpose',
+    'right_bigtoe_openpose', 'right_smalltoe_openpose', 'right_heel_openpose',
+)
+
 # Names that may stand in for each other with ``approximate=True`` (MMHuman3D's
 # approximate mapping groups). Within a group, earlier names are preferred.
 APPROXIMATE_GROUPS: Tuple[Tuple[str, ...], ...] = (
@@ -208,7 +229,9 @@ def register_keypoint_convention(name: str, keypoint_names: Sequence[str],
 for _name, _names in (('human_data', HUMAN_DATA_KEYPOINTS), ('smpl_24', SMPL_24_KEYPOINTS),
                       ('smpl_45', SMPL_24_KEYPOINTS + SMPL_VERTEX_KEYPOINTS),
                       ('h36m_17', H36M_17_KEYPOINTS), ('lsp_14', LSP_14_KEYPOINTS),
-                      ('coco_17', COCO_17_KEYPOINTS)):
+                      ('coco_17', COCO_17_KEYPOINTS), ('spin_24', SPIN_24_KEYPOINTS),
+                      ('openpose_25', OPENPOSE_25_KEYPOINTS),
+                      ('smpl_49', OPENPOSE_25_KEYPOINTS + SPIN_24_KEYPOINTS)):
     register_keypoint_convention(_name, _names)
 
 

@@ -219,8 +219,7 @@ class HumanDataDataset(BaseDataset):
         """
         if self._fully_initialized:
             return
-        self._human_data = HumanDataFile(self.ann_file, cache_dir=self.cache_dir,
-                                         mmap=self.use_mmap)
+        self._human_data = self._open_file()
         if self._dataset_name is None:
             config = self._human_data.scalars.get('config')
             stem = osp.splitext(osp.basename(self.ann_file))[0]
@@ -233,6 +232,10 @@ class HumanDataDataset(BaseDataset):
         self._fully_initialized = True
         self._reset_skip_counts()
         self._report_degenerate_boxes()
+
+    def _open_file(self) -> HumanDataFile:
+        """The reader of ``ann_file``; subclasses read other layouts through it."""
+        return HumanDataFile(self.ann_file, cache_dir=self.cache_dir, mmap=self.use_mmap)
 
     def load_data_list(self) -> List[dict]:
         """Not used: samples are built on demand from per-key arrays.

@@ -133,8 +133,8 @@ def test_flip_indices_match_spin():
 
 
 def test_errors_are_explicit(monkeypatch):
-    with pytest.raises(ValueError, match=r"Unknown keypoint convention 'openpose_25'.*smpl_24"):
-        get_keypoint_names('openpose_25')
+    with pytest.raises(ValueError, match=r"Unknown keypoint convention 'smpl_99'.*smpl_24"):
+        get_keypoint_names('smpl_99')
     with pytest.raises(ValueError, match=r'must be \(\.\.\., 17, C\)'):
         convert_keypoints(np.zeros((2, 16, 3)), 'h36m_17', 'lsp_14')
     with pytest.raises(ValueError, match="has no joint 'nose'"):

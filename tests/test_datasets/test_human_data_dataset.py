@@ -335,8 +335,8 @@ def test_in_memory_mode_matches_mmap(tmp_path):
 
 def test_stored_convention_is_checked_at_open(tmp_path):
     data = make_human_data(num_samples=2)
-    path = dump_human_data(str(tmp_path / 'conv.npz'), data, keypoints2d_convention='smpl_49')
-    with pytest.raises(HumanDataError, match=r"conv\.npz.*'keypoints2d_convention'.*smpl_49"):
+    path = dump_human_data(str(tmp_path / 'conv.npz'), data, keypoints2d_convention='smpl_99')
+    with pytest.raises(HumanDataError, match=r"conv\.npz.*'keypoints2d_convention'.*smpl_99"):
         _dataset(path)
     path = dump_human_data(str(tmp_path / 'conv.npz'), data, keypoints2d_convention='coco_17')
     with pytest.raises(HumanDataError, match=r"'keypoints2d_mask'.*190 joints.*'coco_17' has 17"):
