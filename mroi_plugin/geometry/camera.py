@@ -19,9 +19,10 @@ __all__ = [
     'CLIFF_BBOX_INFO_CENTER_SCALE', 'CLIFF_BBOX_INFO_SIZE_MEAN', 'CLIFF_BBOX_INFO_SIZE_STD',
     'BBOX_INFO_MODES', 'BBOX_INFO_CHANNELS', 'MIN_FINITE_BBOX_SCALE', 'MIN_PERSON_BBOX_SCALE',
     'MIN_DEPTH', 'DEFAULT_CROP_CAMERA', 'estimate_focal_length', 'default_principal_point',
-    'default_intrinsics', 'backproject_pixel', 'compute_bbox_info', 'cam_crop_to_full', 'cam_full_to_crop',
-    'perspective_projection', 'weak_perspective_projection', 'image_to_normalized_crop',
-    'normalized_crop_to_image', 'bbox_xyxy_to_roi', 'CROP_SCALE_PARAMS', 'decode_crop_camera',
+    'default_intrinsics', 'backproject_pixel', 'compute_bbox_info', 'cam_crop_to_full',
+    'cam_full_to_crop', 'perspective_projection', 'weak_perspective_projection',
+    'image_to_normalized_crop', 'normalized_crop_to_image', 'bbox_xyxy_to_roi',
+    'CROP_SCALE_PARAMS', 'decode_crop_camera',
     'encode_crop_camera', 'transfer_crop_camera', 'relative_roi_layout', 'carry_crop_camera',
     'fuse_full_cameras', 'ROI_LAYOUT_CHANNELS'
 ]

@@ -9,10 +9,14 @@ from mroi_plugin.geometry import (
     CLIFF_BBOX_INFO_CENTER_SCALE,
     CLIFF_BBOX_INFO_SIZE_MEAN,
     CLIFF_BBOX_INFO_SIZE_STD,
+    MIN_FINITE_BBOX_SCALE,
+    MIN_PERSON_BBOX_SCALE,
     apply_affine,
+    backproject_pixel,
     cam_crop_to_full,
     cam_full_to_crop,
     compute_bbox_info,
+    default_intrinsics,
     default_principal_point,
     estimate_focal_length,
     get_rotation_affine,
@@ -294,3 +298,50 @@ def test_crop_camera_scale_parameterisations():
         encode_crop_camera(torch.tensor([-0.5, 0.0, 0.0]), 'log')
     with pytest.raises(ValueError, match='scale_param must be one of'):
         decode_crop_camera(cam, 'softplus')
+
+
+# --------------------------------------------------------------- default camera, back-projection
+def test_default_intrinsics_fill_only_what_is_missing():
+    # A 640x480 image: the diagonal is 800 px (3-4-5), the centre (320, 240).
+    focal, principal = default_intrinsics(640, 480)
+    assert focal == 800.0 and isinstance(focal, float)
+    np.testing.assert_array_equal(principal, [320.0, 240.0])
+    assert principal.dtype == np.float64
+    given = np.array([1.0, 2.0], dtype=np.float32)
+    focal, principal = default_intrinsics(640, 480, 1000.0, given)
+    assert focal == 1000.0 and principal is given
+    focal, principal = default_intrinsics(640, 480, principal_point=given)
+    assert focal == 800.0 and principal is given
+
+
+def test_backproject_pixel_inverts_the_projection():
+    rng = np.random.default_rng(0)
+    pixel = rng.uniform(0, 640, (4, 2))
+    depth = rng.uniform(2, 20, 4)
+    focal = rng.uniform(500, 1500, 4)
+    principal = rng.uniform(200, 400, (4, 2))
+    points = backproject_pixel(pixel, depth, focal, principal)
+    assert points.shape == (4, 3)
+    np.testing.assert_array_equal(points[:, 2], depth)
+    projected = perspective_projection(points[:, None], np.zeros((4, 3)), focal, principal)
+    np.testing.assert_allclose(projected[:, 0], pixel, rtol=1e-12)
+    # The principal point back-projects onto the optical axis; one focal length off-centre
+    # at depth Z is Z metres off-axis.
+    centre = backproject_pixel(torch.tensor([300.0, 200.0]), torch.tensor(5.0),
+                               torch.tensor(1000.0), torch.tensor([300.0, 200.0]))
+    assert torch.equal(centre, torch.tensor([0.0, 0.0, 5.0]))
+    np.testing.assert_array_equal(backproject_pixel([1300.0, 200.0], 5.0, 1000.0, [300.0, 200.0]),
+                                  [5.0, 0.0, 5.0])
+
+
+def test_the_two_bbox_scale_floors_are_what_they_say():
+    # The numerical guard keeps a collapsed scale finite (2 f / 1e-6 m away); the person
+    # floor of the loss puts it at 2 f metres at most.
+    cam = np.array([0.0, 0.0, 0.0])
+    far = cam_crop_to_full(cam, np.array([100.0, 100.0]), 200.0, 1000.0, np.array([100.0, 100.0]))
+    assert far[2] == pytest.approx(2 * 1000.0 / MIN_FINITE_BBOX_SCALE)
+    near = cam_crop_to_full(cam, np.array([100.0, 100.0]), 200.0, 1000.0,
+                            np.array([100.0, 100.0]), eps=MIN_PERSON_BBOX_SCALE)
+    assert near[2] == pytest.approx(2000.0)
+    from mroi_plugin.models.losses import CameraConsistencyLoss
+    assert CameraConsistencyLoss().eps == MIN_PERSON_BBOX_SCALE

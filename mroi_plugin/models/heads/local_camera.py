@@ -9,8 +9,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mroi_plugin.geometry import (
-    DEFAULT_CROP_CAMERA,
     BBOX_INFO_CHANNELS,
+    DEFAULT_CROP_CAMERA,
     ROI_LAYOUT_CHANNELS,
     carry_crop_camera,
     decode_crop_camera,
