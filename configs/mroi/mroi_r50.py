@@ -26,12 +26,16 @@ model = dict(
     loss_contrastive=dict(
         type='MultiRoIContrastiveLoss', in_channels=2048, temperature=0.5, loss_weight=1.0))
 
-# Same pipelines with 5 RoIs (the paper's table, ROI_TABLE_5 in MultiRoICrop).
+# Same pipelines with 5 RoIs (the paper's table, ROI_TABLE_5 in MultiRoICrop). Multi-RoI
+# crops every RoI with one exact sub-pixel warp (crop_mode='warp'), not CLIFF's window crops,
+# and enlarges person boxes given to inference as its datasets do.
+detector_bbox_scale_factor = None
 train_pipeline = [
     dict(t, num_rois=num_rois) if t.type == 'MultiRoICrop' else t for t in _base_.train_pipeline
 ]
 test_pipeline = [
-    dict(t, num_rois=num_rois) if t.type == 'MultiRoICrop' else t for t in _base_.test_pipeline
+    dict(t, num_rois=num_rois, crop_mode='warp') if t.type == 'MultiRoICrop' else t
+    for t in _base_.test_pipeline
 ]
 # The authors fine-tune with 20 people x 5 RoIs per step.
 train_dataloader = dict(

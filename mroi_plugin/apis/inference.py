@@ -52,6 +52,10 @@ LOADING_TRANSFORMS = ('LoadImage', 'LoadImageFromFile')
 MAX_KEYS_SHOWN = 5
 #: Config key of the regressors' start values file (SPIN's ``smpl_mean_params.npz``).
 MEAN_PARAMS_KEY = 'mean_params'
+#: Optional top-level config key: enlargement of the person (detector) boxes given to
+#: :func:`inference_mesh`, when it differs from the test dataset's ``bbox_scale_factor``
+#: (CLIFF's demo enlarges detector boxes by 1.1, configs/cliff).
+DETECTOR_BBOX_SCALE_KEY = 'detector_bbox_scale_factor'
 _SCOPE = 'mroi'
 # The RoI crop transforms (crop-level and feature-level RoIs); both carry crop_size.
 _CROP_TRANSFORMS = ('MultiRoICrop', 'MultiRoIContextCrop')
@@ -175,7 +179,8 @@ def load_model_checkpoint(model: nn.Module, checkpoint: PathLike) -> Dict[str, A
         except ValueError:
             source_format = None
         hint = (f' It looks like a released {source_format!r} checkpoint: convert it first with '
-                f'`python tools/convert_checkpoint.py {path} OUT.pth --config CONFIG`.'
+                '`python tools/model_converters/convert_checkpoint.py '
+                f'{path} OUT.pth --config CONFIG`.'
                 if source_format else
                 ' Use the config the checkpoint was trained with (the same backbone widths, '
                 'head, neck and number of RoIs).')
@@ -262,7 +267,11 @@ def _type_name(step: Any) -> str:
 
 
 def _box_convention(cfg: Config, pipeline: Sequence[Any]) -> Tuple[float, float]:
-    """``(crop_aspect, bbox_scale_factor)`` as the config's test dataset uses them."""
+    """``(crop_aspect, bbox_scale_factor)`` for person boxes given to inference.
+
+    The test dataset's values; the config's ``detector_bbox_scale_factor``, when set,
+    replaces the enlargement (CLIFF's demo: 1.1 on detector boxes).
+    """
     dataset = _test_dataset_cfg(cfg)
     crop_aspect = dataset.get('crop_aspect')
     if crop_aspect is None:
@@ -272,7 +281,15 @@ def _box_convention(cfg: Config, pipeline: Sequence[Any]) -> Tuple[float, float]
                     'crop_size') is not None:
                 crop_h, crop_w = step['crop_size']
                 crop_aspect = crop_w / crop_h
-    return float(crop_aspect), float(dataset.get('bbox_scale_factor', DEFAULT_BBOX_SCALE_FACTOR))
+    scale_factor = cfg.get(DETECTOR_BBOX_SCALE_KEY)
+    if scale_factor is None:
+        scale_factor = dataset.get('bbox_scale_factor', DEFAULT_BBOX_SCALE_FACTOR)
+    elif isinstance(scale_factor, bool) or not isinstance(
+            scale_factor, (int, float)) or not 0 < scale_factor < float('inf'):
+        raise ValueError(f'The config\'s {DETECTOR_BBOX_SCALE_KEY} must be a positive number (the '
+                         f'enlargement of person boxes, e.g. 1.1 as CLIFF\'s demo), got '
+                         f'{scale_factor!r}; remove it to use the test dataset\'s.')
+    return float(crop_aspect), float(scale_factor)
 
 
 def _build_inference_pipeline(pipeline: Sequence[Any]) -> Compose:
@@ -359,9 +376,12 @@ def inference_mesh(model: nn.Module,
     """Recover one SMPL mesh per person box, all people in one forward pass.
 
     Each box becomes the results dict of ``HumanDataDataset`` (RoI centre and size with the
-    test dataset's ``crop_aspect`` and ``bbox_scale_factor``, see
+    test dataset's ``crop_aspect`` and ``bbox_scale_factor``, or the config's
+    ``detector_bbox_scale_factor`` when set, see
     :func:`~mroi_plugin.geometry.bbox_xyxy_to_roi`) and runs through the config's test
-    pipeline without its loading step.
+    pipeline without its loading step. With ``configs/cliff`` and a converted CLIFF
+    checkpoint this is CLIFF's demo computation (1.1 box, ``MultiRoICrop(crop_mode='cliff')``;
+    docs/released_checkpoints.md).
 
     Args:
         model (nn.Module): From :func:`init_model` (needs ``model.cfg``).

@@ -11,6 +11,7 @@ from .affine import (
     compose_affine,
     get_crop_affine,
     get_resize_affine,
+    get_resize_affine,
     get_rotation_affine,
     invert_affine,
 )
@@ -90,6 +91,7 @@ __all__ = [
     # affine
     "DEFAULT_CROP_SIZE",
     "get_crop_affine",
+    "get_resize_affine",
     "get_resize_affine",
     "get_rotation_affine",
     "apply_affine",

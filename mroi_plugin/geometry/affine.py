@@ -22,8 +22,8 @@ from torch import Tensor
 from ._array import ArrayLike, array_function, check_last_dim
 
 __all__ = [
-    'DEFAULT_CROP_SIZE', 'get_crop_affine', 'get_rotation_affine', 'apply_affine',
-    'invert_affine', 'compose_affine', 'affine_intrinsics'
+    'DEFAULT_CROP_SIZE', 'get_crop_affine', 'get_resize_affine', 'get_rotation_affine',
+    'apply_affine', 'invert_affine', 'compose_affine', 'affine_intrinsics'
 ]
 
 # Largest off-diagonal term of an intrinsics-preserving affine, relative to its diagonal.
@@ -86,6 +86,38 @@ def get_crop_affine(center: ArrayLike,
     translation = crop_center - torch.matmul(linear, center.unsqueeze(-1)).squeeze(-1)
     affine = _make_affine(linear, translation)
     return invert_affine(affine) if inverse else affine
+
+
+@array_function('top_left', 'window_size')
+def get_resize_affine(top_left: ArrayLike,
+                      window_size: ArrayLike,
+                      crop_size: Tuple[int, int] = DEFAULT_CROP_SIZE) -> ArrayLike:
+    """Affine of cutting a pixel window out of an image and resizing it to the crop.
+
+    The window holds the pixels ``x0 .. x0 + w - 1`` and ``y0 .. y0 + h - 1``; resizing it to
+    ``(crop_w, crop_h)`` as ``cv2.resize`` does aligns the outer edges of the pixel areas
+    (``x_src + 0.5 = (x_dst + 0.5) w / crop_w``), so a source pixel ``x`` lands at
+    ``x_crop = (x - x0 + 0.5) crop_w / w - 0.5`` (and likewise in y): an axis-aligned affine,
+    anisotropic when the window's aspect differs from the crop's. This is the crop that
+    SPIN/CLIFF cut (``MultiRoICrop(crop_mode='cliff')``).
+
+    Args:
+        top_left (Tensor | ndarray): ``(.., 2)`` ``(x0, y0)``, the window's first pixel.
+        window_size (Tensor | ndarray): ``(.., 2)`` ``(w, h)`` in pixels, > 0.
+        crop_size (tuple[int, int]): ``(crop_h, crop_w)``, crop pixels (height first).
+
+    Returns:
+        Tensor | ndarray: ``(.., 2, 3)`` affine, source pixels -> crop pixels.
+    """
+    if len(crop_size) != 2 or min(crop_size) <= 0:
+        raise ValueError('get_resize_affine(): `crop_size` must be (crop_h, crop_w) with '
+                         f'positive sizes, got {crop_size!r}.')
+    check_last_dim(top_left, (2, ), 'top_left', 'get_resize_affine')
+    check_last_dim(window_size, (2, ), 'window_size', 'get_resize_affine')
+    crop_h, crop_w = crop_size
+    scale = window_size.new_tensor([crop_w, crop_h]) / window_size
+    translation = (0.5 - top_left) * scale - 0.5
+    return _make_affine(torch.diag_embed(scale), translation)
 
 
 @array_function('center', 'angle')

@@ -55,6 +55,10 @@ class MultiRoIContextCrop(MultiRoICrop):
 
     def __init__(self, context_size: Tuple[int, int] = DEFAULT_CONTEXT_SIZE, **kwargs) -> None:
         super().__init__(**kwargs)
+        if self.crop_mode != 'warp':
+            raise ValueError(
+                "MultiRoIContextCrop warps one context crop per person: crop_mode must be "
+                f"'warp', got {self.crop_mode!r} (use MultiRoICrop for CLIFF's window crops).")
         if len(context_size) != 2 or any(
                 isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s <= 0
                 for s in context_size):

@@ -13,6 +13,7 @@ from mroi_plugin.geometry import (
     compose_affine,
     compute_bbox_info,
     get_crop_affine,
+    get_resize_affine,
     get_rotation_affine,
     image_to_normalized_crop,
     rigid_move_about_root,
@@ -21,7 +22,10 @@ from mroi_plugin.geometry import (
 )
 from mroi_plugin.registry import TRANSFORMS
 
-__all__ = ['MultiRoICrop', 'ROI_TABLE_5', 'ROI_TABLE_9', 'get_roi_layout']
+__all__ = [
+    'MultiRoICrop', 'ROI_TABLE_5', 'ROI_TABLE_9', 'CROP_MODES', 'get_roi_layout',
+    'cliff_crop_window'
+]
 
 # The paper's RoI tables (as the authors' dataset code lists them): rows of
 # (shift_x, shift_y, size factor), shifts in units of the original box height
@@ -46,6 +50,9 @@ ROI_TABLE_9 = (
     (-0.1, 0.1, 0.4),
 )
 DEFAULT_CROP_SIZE = (256, 192)  # (crop_h, crop_w), CLIFF's rectangular crops
+# 'warp': one sub-pixel cv2.warpAffine per RoI (exact geometry, rotation, uint8 crops).
+# 'cliff': SPIN/CLIFF's integer window + cv2.resize (float32 crops), what their checkpoints saw.
+CROP_MODES = ('warp', 'cliff')
 
 _INTERPOLATIONS = {
     'nearest': cv2.INTER_NEAREST,
@@ -119,6 +126,48 @@ def get_roi_layout(num_rois: int,
             'MultiRoICrop: RoI 0 must be the original box (shift (0, 0), scale 1); got '
             f'shift {shifts[0].tolist()}, scale {scales[0]}. Reorder the table.')
     return shifts, scales
+
+
+def cliff_crop_window(centers: np.ndarray, sizes: np.ndarray,
+                      crop_size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+    """The integer pixel windows SPIN and CLIFF cut for RoIs (their ``imutils.crop``).
+
+    A RoI of height ``b`` and width ``w = b crop_w / crop_h`` centred at ``c`` becomes the
+    window of pixels ``[ul, br)`` with ``ul = round(c - (w, b) / 2)`` and
+    ``br = round(c + (w, b) / 2)``, rounded half to even as their ``round`` of a numpy float
+    does; the window's size, hence its aspect, can be a pixel off the RoI's. At least one
+    pixel is kept on each axis.
+
+    Args:
+        centers (np.ndarray): ``(N, 2)`` RoI centres, pixels.
+        sizes (np.ndarray): ``(N,)`` RoI heights ``b``, pixels.
+        crop_size (tuple[int, int]): ``(crop_h, crop_w)``.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``ul`` and ``br``, ``(N, 2)`` int64 ``(x, y)``; ``br``
+        is exclusive.
+    """
+    crop_h, crop_w = crop_size
+    half = np.stack([sizes * crop_w / crop_h, sizes], axis=-1) / 2
+    top_left = np.rint(centers - half).astype(np.int64)
+    bottom_right = np.maximum(np.rint(centers + half).astype(np.int64), top_left + 1)
+    return top_left, bottom_right
+
+
+def _cut_and_resize(img: np.ndarray, top_left: np.ndarray, bottom_right: np.ndarray,
+                    crop_size: Tuple[int, int], interpolation: int,
+                    border_value: float) -> np.ndarray:
+    """SPIN/CLIFF's crop: the window in float32, padded with ``border_value``, resized."""
+    height, width = img.shape[:2]
+    (x0, y0), (x1, y1) = top_left, bottom_right
+    window = np.full((y1 - y0, x1 - x0) + img.shape[2:], border_value, dtype=np.float32)
+    src_x0, src_x1 = max(0, x0), min(width, x1)
+    src_y0, src_y1 = max(0, y0), min(height, y1)
+    if src_x1 > src_x0 and src_y1 > src_y0:
+        window[src_y0 - y0:src_y1 - y0, src_x0 - x0:src_x1 - x0] = img[src_y0:src_y1,
+                                                                         src_x0:src_x1]
+    crop_h, crop_w = crop_size
+    return cv2.resize(window, (crop_w, crop_h), interpolation=interpolation)
 
 
 def camera_rotation(rotation: float) -> np.ndarray:
@@ -198,6 +247,16 @@ class MultiRoICrop(BaseTransform):
     ``RandomFlipHMR``. ``results['color_scale']`` ``(3,)``, when present,
     multiplies every crop's channels (then clips to [0, 255]).
 
+    ``crop_mode='cliff'`` cuts the crops as SPIN's and CLIFF's code does instead, which
+    their released checkpoints were trained and evaluated with: each RoI becomes an integer
+    pixel window (:func:`cliff_crop_window`), copied in float32 and zero-padded where it
+    leaves the image, then resized to ``crop_size`` with ``cv2.resize``. The crops stay
+    float32 (0-255, not rounded), ``roi_centers``/``roi_sizes``/``bbox_info`` are the RoIs'
+    exact values (as CLIFF's camera uses them) and ``crop_trans`` is the window's true
+    affine (:func:`~mroi_plugin.geometry.get_resize_affine`). It has no rotation: use it for
+    evaluation and inference of those checkpoints (``configs/cliff``,
+    docs/released_checkpoints.md), ``'warp'`` for training.
+
     Required keys: ``img`` ``(H, W, 3)`` uint8, ``bbox_center`` ``(2,)``,
     ``bbox_size``, ``focal_length`` (one value, pixels), ``principal_point``
     ``(2,)``. Optional: ``keypoints2d`` ``(K, 3)``, ``keypoints3d`` ``(K, 4)``,
@@ -237,6 +296,9 @@ class MultiRoICrop(BaseTransform):
         interpolation (str): ``'nearest' | 'bilinear' | 'bicubic' | 'lanczos'``.
             Defaults to ``'bilinear'``.
         border_value (int): Fill value outside the image. Defaults to 0.
+        crop_mode (str): ``'warp'`` (default: one sub-pixel ``cv2.warpAffine`` per RoI,
+            uint8 crops) or ``'cliff'`` (SPIN/CLIFF's integer window + resize, float32
+            crops, no rotation); see above.
     """
 
     def __init__(self,
@@ -247,7 +309,8 @@ class MultiRoICrop(BaseTransform):
                  bbox_info: str = 'cliff',
                  roi_table: Optional[Sequence[Sequence[float]]] = None,
                  interpolation: str = 'bilinear',
-                 border_value: int = 0) -> None:
+                 border_value: int = 0,
+                 crop_mode: str = 'warp') -> None:
         self.shifts, self.scales = get_roi_layout(num_rois, shifts, scales, roi_table)
         self.num_rois = int(num_rois)
         if len(crop_size) != 2 or any(
@@ -267,6 +330,10 @@ class MultiRoICrop(BaseTransform):
                 f'{interpolation!r}.')
         self.interpolation = interpolation
         self.border_value = border_value
+        if crop_mode not in CROP_MODES:
+            raise ValueError(f'MultiRoICrop: crop_mode must be one of {CROP_MODES}, got '
+                             f'{crop_mode!r}.')
+        self.crop_mode = crop_mode
 
     def _read_box(self, results: dict) -> Tuple[np.ndarray, float, float]:
         center = _as_float64(results, 'bbox_center', (2, ))
@@ -342,6 +409,14 @@ class MultiRoICrop(BaseTransform):
 
         roi_centers = center0 + size0 * self.shifts
         roi_sizes = size0 * self.scales
+        if self.crop_mode == 'cliff':
+            if rotation != 0.0:
+                raise ValueError(
+                    f"MultiRoICrop(crop_mode='cliff') cuts axis-aligned windows and cannot "
+                    f'rotate (rotation={rotation} degrees, {_where(results)}); use '
+                    "crop_mode='warp' with RandomScaleRotation.")
+            return self._cliff_transform(results, img, roi_centers, roi_sizes, focal,
+                                         principal_point, scale)
         crop_trans = get_crop_affine(roi_centers, roi_sizes, self.crop_size)  # I' -> crop
         keypoints2d = None
         if 'keypoints2d' in results:
@@ -357,23 +432,59 @@ class MultiRoICrop(BaseTransform):
             principal_point = apply_affine(principal_point[None], rot_affine)[0]
             if keypoints2d is not None:
                 keypoints2d = apply_affine(keypoints2d, rot_affine)
-        color_scale = results.get('color_scale')
-        if color_scale is not None:
-            color_scale = np.asarray(color_scale, dtype=np.float64).reshape(-1)
-            if color_scale.size != img.shape[2]:
-                raise ValueError(
-                    f"MultiRoICrop: results['color_scale'] has {color_scale.size} factors for "
-                    f'an image with {img.shape[2]} channels ({_where(results)}).')
+        color_scale = self._read_color_scale(results, img)
         results['img'] = self._warp(img, warps, color_scale)
 
         if keypoints2d is not None:
             results['keypoints2d'] = keypoints2d
+        if rotation != 0.0:
+            self._rotate_3d(results, rotation)
+        return self._set_roi_results(results, img, roi_centers, roi_sizes, crop_trans, focal,
+                                     principal_point, rotation, scale)
+
+    def _read_color_scale(self, results: dict, img: np.ndarray) -> Optional[np.ndarray]:
+        color_scale = results.get('color_scale')
+        if color_scale is None:
+            return None
+        color_scale = np.asarray(color_scale, dtype=np.float64).reshape(-1)
+        if color_scale.size != img.shape[2]:
+            raise ValueError(
+                f"MultiRoICrop: results['color_scale'] has {color_scale.size} factors for "
+                f'an image with {img.shape[2]} channels ({_where(results)}).')
+        return color_scale
+
+    def _cliff_transform(self, results: dict, img: np.ndarray, roi_centers: np.ndarray,
+                         roi_sizes: np.ndarray, focal: float, principal_point: np.ndarray,
+                         scale: float) -> dict:
+        """``crop_mode='cliff'``: SPIN/CLIFF's window crops, float32."""
+        top_left, bottom_right = cliff_crop_window(roi_centers, roi_sizes, self.crop_size)
+        crops = np.stack([
+            _cut_and_resize(img, ul, br, self.crop_size, _INTERPOLATIONS[self.interpolation],
+                            self.border_value) for ul, br in zip(top_left, bottom_right)
+        ])
+        color_scale = self._read_color_scale(results, img)
+        if color_scale is not None:
+            # As SPIN's training crops: float products clipped to [0, 255], not rounded.
+            crops = np.clip(crops * color_scale.astype(np.float32), 0.0, _UINT8_MAX)
+        results['img'] = crops
+        if 'keypoints2d' in results:
+            results['keypoints2d'] = _as_float64(results, 'keypoints2d', (None, 3))
+        crop_trans = get_resize_affine(top_left.astype(np.float64),
+                                       (bottom_right - top_left).astype(np.float64),
+                                       self.crop_size)
+        return self._set_roi_results(results, img, roi_centers, roi_sizes, crop_trans, focal,
+                                     principal_point, 0.0, scale)
+
+    def _set_roi_results(self, results: dict, img: np.ndarray, roi_centers: np.ndarray,
+                         roi_sizes: np.ndarray, crop_trans: np.ndarray, focal: float,
+                         principal_point: np.ndarray, rotation: float, scale: float) -> dict:
+        """The per-RoI geometry both crop modes add (see the class docstring)."""
+        num_rois = len(roi_sizes)
+        if 'keypoints2d' in results:
+            keypoints2d = results['keypoints2d']
             results['keypoints2d_crop'] = image_to_normalized_crop(
                 np.broadcast_to(keypoints2d, (num_rois, ) + keypoints2d.shape), roi_centers,
                 roi_sizes)
-        if rotation != 0.0:
-            self._rotate_3d(results, rotation)
-
         results['roi_centers'] = roi_centers
         results['roi_sizes'] = roi_sizes
         results['crop_trans'] = crop_trans
@@ -392,4 +503,4 @@ class MultiRoICrop(BaseTransform):
         return (f'{self.__class__.__name__}(num_rois={self.num_rois}, '
                 f'shifts={self.shifts.tolist()}, scales={self.scales.tolist()}, '
                 f'crop_size={self.crop_size}, bbox_info={self.bbox_info!r}, '
-                f'interpolation={self.interpolation!r})')
+                f'interpolation={self.interpolation!r}, crop_mode={self.crop_mode!r})')
