@@ -109,7 +109,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='See the module docstring of tools/demo.py for the box-file formats.')
     parser.add_argument('input', help='an image, a folder of images, or a video')
-    parser.add_argument('config', help='model config file')
+    parser.add_argument(
+        'config', help='model config file, or mroi_plugin::REL for a packaged config')
     parser.add_argument('checkpoint', help='model checkpoint (.pth)')
     parser.add_argument('--out-dir', required=True, help='where the outputs are written')
     parser.add_argument('--bboxes', help='JSON file of person boxes (see the docstring)')

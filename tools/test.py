@@ -99,7 +99,8 @@ class GuardedDumpResults(DumpResults):
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Evaluate a mesh recovery model')
-    parser.add_argument('config', help='test config file path')
+    parser.add_argument(
+        'config', help='test config file path, or mroi_plugin::REL for a packaged config')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--work-dir',

@@ -25,7 +25,8 @@ from mroi_plugin.utils import (
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a mesh recovery model')
-    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        'config', help='train config file path, or mroi_plugin::REL for a packaged config')
     parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
     parser.add_argument(
         '--resume',

@@ -33,6 +33,7 @@ from mroi_plugin.datasets.human_data_dataset import (
 from mroi_plugin.geometry import bbox_xyxy_to_roi, default_intrinsics
 from mroi_plugin.registry import MODELS, TRANSFORMS
 from mroi_plugin.utils.checkpoint_conversion import detect_format, extract_state_dict
+from mroi_plugin.utils.package_files import resolve_config_path
 from mroi_plugin.utils.setup_env import register_all_modules
 
 from .prepare_data import prepare_data
@@ -76,6 +77,7 @@ def _load_config(config: Union[PathLike, Config]) -> Config:
     if not isinstance(config, (str, os.PathLike)):
         raise TypeError(f'init_model(): config must be a file path or an mmengine Config, got '
                         f'{type(config).__name__}.')
+    config = resolve_config_path(os.fspath(config))
     if not osp.isfile(config):
         raise FileNotFoundError(f'Config file not found: {config}')
     return Config.fromfile(os.fspath(config))
@@ -200,7 +202,8 @@ def init_model(config: Union[PathLike, Config],
     """Build a mesh recovery model from a config and load its weights.
 
     Args:
-        config (str | PathLike | Config): Config file or object (not modified).
+        config (str | PathLike | Config): Config file (or a packaged
+            ``mroi_plugin::REL`` config) or object (not modified).
         checkpoint (str | PathLike, optional): ``.pth`` file; None keeps random weights
             (with a warning). With a checkpoint, a ``mean_params`` file the config names but
             that does not exist is not needed (the checkpoint holds those values): it is

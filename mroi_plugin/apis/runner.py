@@ -13,6 +13,7 @@ from mroi_plugin.utils import (
     validate_config,
 )
 from mroi_plugin.utils.cfg_options import CfgOptionsAction
+from mroi_plugin.utils.package_files import resolve_config_path
 
 from .prepare_data import prepare_data
 
@@ -75,9 +76,14 @@ def add_launch_args(parser: argparse.ArgumentParser, cfg_options_example: str) -
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    """Load ``args.config``, set the launcher and merge ``--cfg-options``."""
+    """Load ``args.config``, set the launcher and merge ``--cfg-options``.
+
+    ``args.config`` is a file path or a packaged config, ``mroi_plugin::REL``
+    (:func:`~mroi_plugin.utils.package_files.resolve_config_path`).
+    """
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
+    args.config = resolve_config_path(args.config)
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'Config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
