@@ -63,7 +63,7 @@ def _mmdet_models_importable() -> bool:
 
 
 @pytest.mark.skipif(not _mmdet_models_importable(),
-                    reason='mmdet (with full mmcv) is not installed: pip install -e ".[det]"')
+                    reason='mmdet (with full mmcv) is not installed: docs/install.md')
 def test_mmdet_component_reachable_by_scope_prefix():
     with DefaultScope.overwrite_default_scope('mroi'):
         backbone = MODELS.build(dict(type='mmdet.ResNet', depth=18))

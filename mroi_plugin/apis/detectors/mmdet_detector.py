@@ -32,7 +32,7 @@ class MMDetPersonDetector:
             raise ImportError(
                 f'An mmdet detector needs mmdetection 3.x with a compiled mmcv (mmcv.ops), '
                 f'which does not import here ({type(error).__name__}: {error}). Install them '
-                '(`pip install -e ".[det]"`, mmcv built with ops), or use an ONNX detector or '
+                '(docs/install.md, "Full mmcv and mmdet"), or use an ONNX detector or '
                 'person boxes instead (docs/inference.md).') from error
         for what, path in (('config', config), ('checkpoint', checkpoint)):
             if not osp.isfile(path):
