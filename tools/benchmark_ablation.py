@@ -13,7 +13,8 @@ change one thing of the full model. Each is a config file of a few lines in
 ``configs/quickstart/ablations/`` (``--variants`` takes the file names; its ``ablation`` entry
 gives the row's place and label; see that folder's README for the list): ``cliff`` (CLIFF's
 single regressor, 1 RoI), ``mroi`` (the full model), ``wo_raf``, ``wo_lcam``, ``wo_lcon``,
-``camera_released``, ``fusion_unbounded``, ``lcam_bs`` and ``rois_1`` .. ``rois_4``.
+``camera_released``, ``fusion_unbounded``, ``lcam_bs``, ``mroi_feature`` (the full model
+with feature-level RoIs, docs/feature_rois.md) and ``rois_1`` .. ``rois_4``.
 
 All variants train on the same synthetic split (``--num-train`` samples, rendered once with a
 fixed seed), with the same seeds (``randomness.seed``; ``--seeds`` runs every variant once per
@@ -62,7 +63,7 @@ from mmengine.config import Config
 
 from mroi_plugin.utils import register_all_modules
 from mroi_plugin.utils.cfg_options import CfgOptionsAction
-from mroi_plugin.utils.config_rois import set_num_rois
+from mroi_plugin.utils.config_rois import set_num_rois, to_feature_rois
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'quickstart', 'mroi_synthetic.py')
@@ -219,7 +220,8 @@ def variant_config(base: Config, name: str) -> Config:
     inherits), so the run's settings in ``base`` (data size, schedule, seed, baselines,
     ``--cfg-options``) hold for every variant. A variant's top-level ``num_rois`` is applied
     to every crop step (:func:`set_num_rois`): mmengine evaluates the base's pipelines before
-    a child config can change it.
+    a child config can change it. Likewise a top-level ``context_size`` turns the crop-mode
+    model into feature-level RoIs (:func:`to_feature_rois`, docs/feature_rois.md).
     """
     with tempfile.TemporaryDirectory() as tmp:
         base_path = osp.join(tmp, 'base.py')
@@ -235,6 +237,9 @@ def variant_config(base: Config, name: str) -> Config:
         cfg = Config.fromfile(variant_path)
     if 'num_rois' in cfg:
         set_num_rois(cfg, cfg.num_rois)
+    if 'context_size' in cfg and cfg.model.get('roi_sampler') is None:
+        # Feature-level RoIs (mroi_feature): the crop steps become context crops of that size.
+        to_feature_rois(cfg, cfg.context_size)
     return cfg
 
 

@@ -75,6 +75,7 @@ DEFAULT_WARMUP = 1
 DEFAULT_PROFILE_TOP = 10
 DEFAULT_CROP_SIZE = (256, 192)
 CROP_TRANSFORM = 'MultiRoICrop'
+CONTEXT_TRANSFORM = 'MultiRoIContextCrop'
 
 # The synthetic people: image size (W, H) of CLIFF's default camera, pelvis depth range
 # (metres), where the pelvis projects (fraction of the image), shape and pose spread, and the
@@ -189,12 +190,17 @@ def build_model(cfg: Config, body_model_dir: str, device: torch.device) -> nn.Mo
 
 @torch.no_grad()
 def make_batch(model: nn.Module, num_people: int, num_rois: int, crop_size: Sequence[int],
-               device: torch.device, seed: int) -> Tuple[torch.Tensor, list]:
+               device: torch.device, seed: int,
+               context_size: Optional[Sequence[int]] = None) -> Tuple[torch.Tensor, list]:
     """Random people with exactly consistent targets, through the real crop pipeline.
 
+    ``context_size`` ``(h, w)`` makes feature-level RoIs: ``MultiRoIContextCrop`` instead of
+    ``MultiRoICrop``, one context crop per person (docs/feature_rois.md).
+
     Returns:
-        tuple: ``inputs (B*N, 3, crop_h, crop_w)`` normalised float crops on ``device`` and
-        ``B`` data samples (the model's data preprocessor output).
+        tuple: ``inputs (B*N, 3, crop_h, crop_w)`` normalised float crops (``(B, 3, h, w)``
+        context crops with ``context_size``) on ``device`` and ``B`` data samples (the model's
+        data preprocessor output).
     """
     rng = np.random.default_rng(seed)
     width, height = IMAGE_SIZE
@@ -217,8 +223,10 @@ def make_batch(model: nn.Module, num_people: int, num_rois: int, crop_size: Sequ
         np.broadcast_to(principal, (num_people, 2)))
     crop_h, crop_w = crop_size
     image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    pipeline = [TRANSFORMS.build(dict(type=CROP_TRANSFORM, num_rois=num_rois,
-                                      crop_size=(crop_h, crop_w))),
+    crop = dict(type=CROP_TRANSFORM, num_rois=num_rois, crop_size=(crop_h, crop_w))
+    if context_size is not None:
+        crop.update(type=CONTEXT_TRANSFORM, context_size=tuple(context_size))
+    pipeline = [TRANSFORMS.build(crop),
                 TRANSFORMS.build(dict(type='PackHMRInputs'))]
     packed = []
     for index in range(num_people):
@@ -482,7 +490,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, object]]:
     print(f'before: {load_line()}')
     results = {}
     with tempfile.TemporaryDirectory(prefix='mroi_bench_model_') as body_model_dir:
-        from mroi_plugin.body_models.standin import write_standin_smpl
+        from mroi_plugin.synthetic.standin import write_standin_smpl
         write_standin_smpl(body_model_dir, seed=0)
         for label, run_cfg, num_rois in runs:
             results[label] = benchmark_model(label, run_cfg, num_rois, args, body_model_dir,

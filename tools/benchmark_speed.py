@@ -5,6 +5,16 @@ Example::
     python tools/benchmark_speed.py                          # CPU, B=4, 256x192, 1 thread
     python tools/benchmark_speed.py --device cuda --batch-size 1
     python tools/benchmark_speed.py --num-rois 1 5 --iters 10 --batch-size 8
+    python tools/benchmark_speed.py --num-rois 5 --modes crop feature \
+        --context-sizes 256x192 320x256 384x288 --out-json speed.json
+
+``--modes feature`` adds feature-level RoIs (docs/feature_rois.md): the Multi-RoI config turned
+into feature mode (``to_feature_rois``: one ``MultiRoIContextCrop`` of each ``--context-sizes``
+per person, RoI features sampled from its map), one variant per RoI count and context size,
+timed in the same interleaved run as CLIFF and the crop-mode variants. ``--out-json FILE``
+writes one record per variant: ``{variant, mode, num_rois, context_size, people_per_s,
+ratio_vs_cliff}`` (``mode`` is ``'cliff'``, ``'crop'`` or ``'feature'``; ``context_size`` is
+``[h, w]`` or null).
 
 The paper's Table 4 form: inference speed against the number of RoIs. The paper reports 76.3
 fps (1 RoI) -> 55.6 fps (5 RoIs) on an RTX 3090, a ratio of 0.73; this tool prints each
@@ -57,11 +67,12 @@ model's parameters and buffers, and the input crops; printed next to it):
 import argparse
 import copy
 import itertools
+import json
 import os.path as osp
 import platform
 import sys
 import tempfile
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -73,7 +84,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import benchmark_model as bm  # noqa: E402
 
 from mroi_plugin.utils import register_all_modules  # noqa: E402
-from mroi_plugin.utils.config_rois import set_num_rois  # noqa: E402
+from mroi_plugin.utils.config_rois import set_num_rois, to_feature_rois  # noqa: E402
 
 DEFAULT_CONFIGS = (bm.DEFAULT_CONFIG, bm.DEFAULT_CLIFF_CONFIG)
 DEFAULT_NUM_ROIS = (1, 2, 3, 4, 5)
@@ -85,14 +96,30 @@ DEFAULT_ITERS = dict(cpu=(5, 1), cuda=(50, 10))
 PAPER_FPS = {1: 76.3, 2: 63.5, 3: 61.7, 4: 57.3, 5: 55.6}
 CLIFF_LABEL = 'CLIFF'
 REGIONS = ('full', 'backbone', 'rest')
+MODES = ('crop', 'feature')
 MIB = 2**20
+LABEL_WIDTH = 21
 
 
 class Variant(NamedTuple):
-    """One model timed: its label, config and number of RoIs per person."""
+    """One model timed: its label, config, RoIs per person, mode and context crop size."""
     label: str
     cfg: Config
     num_rois: int
+    mode: str = 'crop'
+    context_size: Optional[Tuple[int, int]] = None
+
+
+def parse_size(text: str) -> Tuple[int, int]:
+    """``'HxW'`` -> ``(H, W)``, positive integers."""
+    try:
+        height, width = (int(part) for part in text.lower().split('x'))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'context size {text!r}: expected HxW, e.g. 256x192') from None
+    if height < 1 or width < 1:
+        raise argparse.ArgumentTypeError(f'context size {text!r}: sides must be >= 1')
+    return height, width
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -105,6 +132,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'it) (default: %(default)s)')
     parser.add_argument('--num-rois', type=int, nargs='+', default=list(DEFAULT_NUM_ROIS),
                         help='RoI counts of the Multi-RoI variants (default: %(default)s)')
+    parser.add_argument('--modes', nargs='+', choices=MODES, default=['crop'],
+                        help='Multi-RoI modes: crop (a backbone pass per RoI crop) and/or '
+                        'feature (one pass per person over a context crop) (default: crop)')
+    parser.add_argument('--context-sizes', nargs='+', type=parse_size, default=None,
+                        metavar='HxW',
+                        help='context crop sizes of the feature mode (default: the crop size, '
+                        "CLIFF's cost per person)")
+    parser.add_argument('--out-json', default=None, metavar='FILE',
+                        help='write {variant, mode, num_rois, context_size, people_per_s, '
+                        'ratio_vs_cliff} records to FILE')
     parser.add_argument('--batch-size', type=int, default=DEFAULT_BATCH_SIZE,
                         help='people per predict call (default: %(default)s)')
     parser.add_argument('--iters', type=int, default=None,
@@ -131,15 +168,29 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def build_variants(configs: Sequence[str], num_rois: Sequence[int]) -> List[Variant]:
-    """CLIFF (if a second config is given) first, then Multi-RoI with each RoI count."""
+def build_variants(configs: Sequence[str], num_rois: Sequence[int],
+                   modes: Sequence[str] = ('crop', ),
+                   context_sizes: Optional[Sequence[Tuple[int, int]]] = None,
+                   crop_size: Optional[Sequence[int]] = None) -> List[Variant]:
+    """CLIFF (if a second config is given) first, then Multi-RoI with each RoI count: crop mode
+    (``'Multi-RoI N=k'``) and/or feature mode at each context size (``'Feature N=k HxW'``;
+    default context: ``crop_size``, else the config's crop size)."""
     mroi_cfg = bm.load_config(configs[0])
     variants = []
     if len(configs) > 1:
-        variants.append(Variant(CLIFF_LABEL, bm.load_config(configs[1]), 1))
+        variants.append(Variant(CLIFF_LABEL, bm.load_config(configs[1]), 1, 'cliff'))
+    if not context_sizes:
+        context_sizes = [tuple(crop_size) if crop_size else bm.config_crop_size(mroi_cfg)]
     for count in sorted(num_rois):
-        variants.append(Variant(f'Multi-RoI N={count}',
-                                set_num_rois(copy.deepcopy(mroi_cfg), count), count))
+        cfg = set_num_rois(copy.deepcopy(mroi_cfg), count)
+        if 'crop' in modes:
+            variants.append(Variant(f'Multi-RoI N={count}', cfg, count))
+        if 'feature' in modes:
+            for size in context_sizes:
+                size = tuple(int(s) for s in size)
+                variants.append(Variant(f'Feature N={count} {size[0]}x{size[1]}',
+                                        to_feature_rois(copy.deepcopy(cfg), size), count,
+                                        'feature', size))
     return variants
 
 
@@ -216,7 +267,7 @@ def prepare(variant: Variant, args: argparse.Namespace, body_model_dir: str,
     crop_size = tuple(args.crop_size) if args.crop_size else bm.config_crop_size(variant.cfg)
     model = bm.build_model(variant.cfg, body_model_dir, device).eval()
     inputs, data_samples = bm.make_batch(model, args.batch_size, variant.num_rois, crop_size,
-                                         device, args.seed)
+                                         device, args.seed, variant.context_size)
     with torch.no_grad():
         outputs = model.backbone(inputs)
     outputs = (outputs, ) if isinstance(outputs, torch.Tensor) else tuple(outputs)
@@ -245,14 +296,14 @@ def region_steps(setup: _Setup) -> Dict[str, Callable[[], None]]:
 
 def format_table(results: Dict[str, Dict[str, object]], reference: str) -> List[str]:
     """The report's table, one row per variant (``reference`` has ratio 1)."""
-    header = (f'{"variant":<15} {"N":>2} {"crops":>5} {"people/s":>10} {"ratio":>6} '
+    header = (f'{"variant":<{LABEL_WIDTH}} {"N":>2} {"crops":>5} {"people/s":>10} {"ratio":>6} '
               f'{"paper":>6} {"paper fps":>9} {"full ms":>9} {"backbone":>9} {"rest":>8} '
               f'{"outside bb":>10} {"peak MiB":>9} {"resident":>9}')
     lines = [header, '-' * len(header)]
     for label, r in results.items():
         paper_ratio, paper_fps, peak = r['paper_ratio'], r['paper_fps'], r['peak_mib']
         lines.append(
-            f'{label:<15} {r["num_rois"]:>2} {r["crops"]:>5} {r["people_per_s"]:>10.3f} '
+            f'{label:<{LABEL_WIDTH}} {r["num_rois"]:>2} {r["crops"]:>5} {r["people_per_s"]:>10.3f} '
             f'{r["ratio"]:>6.3f} '
             f'{"-" if paper_ratio is None else f"{paper_ratio:.3f}":>6} '
             f'{"-" if paper_fps is None else f"{paper_fps:.1f}":>9} '
@@ -273,19 +324,25 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, object]]:
     register_all_modules()
     device = torch.device(args.device)
     bm.set_threads(args.threads, device)
-    variants = build_variants(args.configs, args.num_rois)
+    variants = build_variants(args.configs, args.num_rois, args.modes, args.context_sizes,
+                              args.crop_size)
     reference = variants[0].label
     print(f'before: {bm.load_line()}')
     print(device_line(device))
     with tempfile.TemporaryDirectory(prefix='mroi_bench_speed_') as body_model_dir:
-        from mroi_plugin.body_models.standin import write_standin_smpl
+        from mroi_plugin.synthetic.standin import write_standin_smpl
         write_standin_smpl(body_model_dir, seed=0)
         setups = [prepare(variant, args, body_model_dir, device) for variant in variants]
     for setup in setups:
         v = setup.variant
+        images = (f'{setup.inputs.shape[0]} crops {setup.crop_size[0]}x{setup.crop_size[1]}'
+                  if v.context_size is None else
+                  f'{setup.inputs.shape[0]} context crops {v.context_size[0]}x'
+                  f'{v.context_size[1]} (RoIs sampled as {setup.crop_size[0]}x'
+                  f'{setup.crop_size[1]} crops)')
         print(f'{v.label}: {v.cfg.model.type} ({v.cfg.filename}), backbone '
-              f'{v.cfg.model.backbone.type}, B={args.batch_size} people x N={v.num_rois} = '
-              f'{setup.inputs.shape[0]} crops {setup.crop_size[0]}x{setup.crop_size[1]}')
+              f'{v.cfg.model.backbone.type}, B={args.batch_size} people x N={v.num_rois}: '
+              f'{images}')
     print(f'timing: {args.iters} iterations (+{args.warmup} warm-up), variants interleaved, '
           f'clock: {"wall" if device.type == "cuda" else "CPU time of the process"}')
 
@@ -308,9 +365,11 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, object]]:
         peak = peak_bytes(step['full'], device)
         resident = tensor_bytes(list(setup.model.parameters()) + list(setup.model.buffers())
                                 + [setup.inputs])
-        paper_fps = PAPER_FPS.get(v.num_rois)
+        # Table 4 times crop-level RoIs only.
+        paper_fps = None if v.mode == 'feature' else PAPER_FPS.get(v.num_rois)
         results[v.label] = dict(
-            num_rois=v.num_rois, crops=int(setup.inputs.shape[0]), ms=ms,
+            num_rois=v.num_rois, mode=v.mode, context_size=v.context_size,
+            crops=int(setup.inputs.shape[0]), ms=ms,
             people_per_s=args.batch_size / ms['full'] * bm.MS_PER_S,
             share=ms['rest'] / (ms['backbone'] + ms['rest']) * 100,
             split_check=(ms['backbone'] + ms['rest']) / ms['full'],
@@ -332,6 +391,15 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, object]]:
         + ('' if r['paper_ratio'] is None else f' ({r["paper_ratio"]:.2f})')
         for label, r in results.items() if label != reference))
     print(f'after: {bm.load_line()}')
+    if args.out_json:
+        records = [dict(variant=label, mode=r['mode'], num_rois=r['num_rois'],
+                        context_size=None if r['context_size'] is None else list(r['context_size']),
+                        people_per_s=r['people_per_s'],
+                        ratio_vs_cliff=r['ratio'] if reference == CLIFF_LABEL else None)
+                   for label, r in results.items()]
+        with open(args.out_json, 'w') as f:
+            json.dump(records, f, indent=1)
+        print(f'wrote {len(records)} records to {args.out_json}')
     return results
 
 

@@ -3,8 +3,8 @@ from typing import Any, Tuple
 
 from mmengine.config import Config
 
-__all__ = ['set_num_rois', 'set_context_size', 'CROP_TRANSFORM', 'CROP_TRANSFORMS',
-           'CONTEXT_TRANSFORM']
+__all__ = ['set_num_rois', 'set_context_size', 'to_feature_rois', 'CROP_TRANSFORM',
+           'CROP_TRANSFORMS', 'CONTEXT_TRANSFORM']
 
 # The transform that makes a person's RoIs; its ``num_rois`` fixes N for the whole model.
 CROP_TRANSFORM = 'MultiRoICrop'
@@ -95,3 +95,29 @@ def set_context_size(cfg: Config, context_size: Tuple[int, int]) -> Config:
                          'pipeline; use a feature-level RoI config (e.g. '
                          'configs/mroi/mroi_r50_feature.py).')
     return cfg
+
+
+def to_feature_rois(cfg: Config, context_size: Tuple[int, int],
+                    sampling_ratio: int = 1) -> Config:
+    """Turn a crop-mode Multi-RoI config into feature-level RoIs, in place.
+
+    Every ``MultiRoICrop`` becomes a ``MultiRoIContextCrop`` with the same arguments and
+    ``context_size``, and the model gets ``roi_sampler=dict(type='RoIFeatureSampler')``: what
+    ``configs/mroi/mroi_r50_feature.py`` does to ``mroi_r50.py`` (docs/feature_rois.md).
+
+    Args:
+        cfg (Config): A crop-mode config.
+        context_size (tuple[int, int]): ``(context_h, context_w)``, pixels.
+        sampling_ratio (int): The sampler's points per cell side. Defaults to 1.
+
+    Returns:
+        Config: ``cfg`` itself.
+
+    Raises:
+        ValueError: No ``MultiRoICrop`` in the config, or a bad ``context_size``.
+    """
+    if not _set_everywhere(cfg, 'type', CONTEXT_TRANSFORM, (CROP_TRANSFORM, )):
+        raise ValueError(f'to_feature_rois: the config has no {CROP_TRANSFORM} step in any '
+                         'pipeline to turn into a context crop.')
+    cfg.model.roi_sampler = dict(type='RoIFeatureSampler', sampling_ratio=sampling_ratio)
+    return set_context_size(cfg, context_size)

@@ -89,6 +89,9 @@ BENCHMARK_CHANGES = {
     'camera_released': (r'model\.head\.camera_decoder\.(init_mode|layout_input)', ),
     'fusion_unbounded': (r'model\.neck\.logit_activation', ),
     'lcam_bs': (r'model\.loss_camera_consistency\.(depth_term|axis_weights.*)', ),
+    # Feature-level RoIs: the crop steps become context crops, the model samples RoI maps.
+    'mroi_feature': (r'context_size.*', _subtree('model.roi_sampler'),
+                     r'.*pipeline\[\d+\]\.(type|context_size.*)'),
     'rois_1': NUM_ROIS + PAIR_LOSSES,
     'rois_2': NUM_ROIS,
     'rois_3': NUM_ROIS,

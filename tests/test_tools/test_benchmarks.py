@@ -7,6 +7,7 @@ benchmark's method holds: its synthetic batch has exactly consistent targets and
 region runs without touching the backbone.
 """
 import importlib.util
+import json
 import math
 from pathlib import Path
 
@@ -140,7 +141,7 @@ def test_model_benchmark_tiny_configs(benchmark_model, tiny_configs, capsys):
 
 @pytest.fixture(scope='module')
 def tiny_model(benchmark_model, tiny_configs, tmp_path_factory):
-    from mroi_plugin.body_models.standin import write_standin_smpl
+    from mroi_plugin.synthetic.standin import write_standin_smpl
     from mroi_plugin.utils import register_all_modules
     register_all_modules()
     body_dir = tmp_path_factory.mktemp('bench_body_model')
@@ -264,3 +265,40 @@ def test_speed_benchmark_cpu_peak_memory(benchmark_speed):
     """The profiler-based CPU peak sees a 1 MiB tensor made and freed inside the step."""
     peak = benchmark_speed.peak_bytes(lambda: torch.ones(2**18), torch.device('cpu'))
     assert 2**20 <= peak < 1.5 * 2**20
+
+
+def test_speed_benchmark_crop_and_feature_modes(benchmark_speed, tiny_configs, tmp_path,
+                                                capsys):
+    """``--modes crop feature``: both modes of each N and every context size in one run, and
+    the JSON records are the printed numbers."""
+    mroi, cliff = tiny_configs
+    out_json = tmp_path / 'speed.json'
+    batch = 2
+    result = benchmark_speed.main([
+        '--configs', mroi, cliff, '--num-rois', '5', '--modes', 'crop', 'feature',
+        '--context-sizes', '32x32', '64x48', '--batch-size', str(batch), '--iters', '1',
+        '--warmup', '0', '--crop-size', '32', '32', '--out-json', str(out_json)
+    ])
+    out = capsys.readouterr().out
+    labels = ['CLIFF', 'Multi-RoI N=5', 'Feature N=5 32x32', 'Feature N=5 64x48']
+    assert list(result) == labels
+    # One context crop per person in feature mode, a crop per RoI in crop mode.
+    assert [result[label]['crops'] for label in labels] == [batch, 5 * batch, batch, batch]
+    assert 'context crops 64x48 (RoIs sampled as 32x32 crops)' in out
+    records = json.loads(out_json.read_text())
+    assert [r['variant'] for r in records] == labels
+    assert [r['mode'] for r in records] == ['cliff', 'crop', 'feature', 'feature']
+    assert [r['context_size'] for r in records] == [None, None, [32, 32], [64, 48]]
+    for record in records:
+        run = result[record['variant']]
+        assert record['num_rois'] == run['num_rois']
+        assert record['people_per_s'] == pytest.approx(run['people_per_s'])
+        assert record['ratio_vs_cliff'] == pytest.approx(
+            run['people_per_s'] / result['CLIFF']['people_per_s'])
+    # Table 4 times crop-level RoIs: no paper ratio beside the feature rows.
+    assert result['Feature N=5 32x32']['paper_ratio'] is None
+
+
+def test_speed_benchmark_refuses_a_bad_context_size(benchmark_speed):
+    with pytest.raises(SystemExit):
+        benchmark_speed.parse_args(['--modes', 'feature', '--context-sizes', '256by192'])
