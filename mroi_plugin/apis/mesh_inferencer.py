@@ -35,6 +35,7 @@ from mroi_plugin.geometry import (
 )
 from mroi_plugin.visualization import (
     MESH_PALETTE,
+    HMRVisualizer,
     person_to_json_dict,
     render_overlay,
     render_side_view,
@@ -62,7 +63,8 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 PREDICTION_KEYS = ('bbox', 'score', 'pose', 'betas', 'cam_full', 'cam_crop', 'focal_length',
                    'principal_point', 'bbox_center', 'bbox_size')
 DEFAULT_BBOX_THR = 0.5
-_BOX_THICKNESS_PER_PX = 1 / 400  # box line width per pixel of the image's longer side
+# Boxes are drawn in the person's mesh colour darkened by this factor (visible on the mesh).
+_BOX_SHADE = 0.6
 
 Frame = Dict[str, Any]
 
@@ -105,40 +107,6 @@ def is_video(path: Any) -> bool:
     """Whether ``path`` is a file name with a video extension."""
     return isinstance(path, (str, os.PathLike)) and os.fspath(path).lower().endswith(
         VIDEO_EXTENSIONS)
-
-
-def draw_person_boxes(image: np.ndarray, people: Sequence[Dict[str, Any]],
-                      colors: Sequence[Sequence[int]]) -> np.ndarray:
-    """Draw each person's box with its score (and track id) in the person's colour.
-
-    Args:
-        image (np.ndarray): ``(H, W, 3)`` uint8 BGR; drawn on in place.
-        people (Sequence[dict]): With ``bbox`` ``x1, y1, x2, y2`` pixels, ``score`` (float or
-            None) and optionally ``track_id``.
-        colors (Sequence): One BGR colour per person.
-
-    Returns:
-        np.ndarray: ``image``.
-    """
-    thickness = max(1, int(round(max(image.shape[:2]) * _BOX_THICKNESS_PER_PX)))
-    scale = max(0.35, thickness * 0.4)
-    for person, color in zip(people, colors):
-        x1, y1, x2, y2 = (int(round(v)) for v in person['bbox'][:4])
-        dark = tuple(int(c * 0.6) for c in color)
-        cv2.rectangle(image, (x1, y1), (x2, y2), dark, thickness, cv2.LINE_AA)
-        parts = []
-        if person.get('track_id') is not None:
-            parts.append(f'#{person["track_id"]}')
-        if person.get('score') is not None:
-            parts.append(f'{person["score"]:.2f}')
-        if parts:
-            text = ' '.join(parts)
-            (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-            top = max(y1, h + base + 2)
-            cv2.rectangle(image, (x1, top - h - base - 2), (x1 + w + 2, top), dark, -1)
-            cv2.putText(image, text, (x1 + 1, top - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                        (255, 255, 255), max(1, thickness // 2), cv2.LINE_AA)
-    return image
 
 
 def _jsonable(value: Any) -> Any:
@@ -198,6 +166,7 @@ class MeshInferencer(BaseInferencer):
         self.device = next(self.model.parameters()).device
         self.detector = build_person_detector(detector, det_weights, device=str(self.device))
         self.faces = np.asarray(self.model.body_model.faces)
+        self._box_drawer: Optional[HMRVisualizer] = None
 
     # ---------------------------------------------------------- BaseInferencer's setup
     def _init_model(self, cfg: Union[Config, ConfigDict], weights: Optional[str],
@@ -457,13 +426,31 @@ class MeshInferencer(BaseInferencer):
                   for index, person in enumerate(people)]
         vertices = [person['vertices'] for person in people]
         overlay = render_overlay(img, vertices, self.faces, focal, principal, colors=colors)
-        if draw_bbox:
-            draw_person_boxes(overlay, people, colors)
+        if draw_bbox and people:
+            overlay = self._draw_boxes(overlay, people, colors)
         if not side_view:
             return overlay
         side = render_side_view(vertices, self.faces, focal, principal, (height, width),
                                 colors=colors)
         return side_by_side(overlay, side)
+
+    def _draw_boxes(self, image: np.ndarray, people: Sequence[Dict[str, Any]],
+                    colors: Sequence[Sequence[int]]) -> np.ndarray:
+        """Each person's box, labelled ``#track_id score``, in its darkened mesh colour."""
+        if self._box_drawer is None:
+            self._box_drawer = HMRVisualizer(name=f'mesh_inferencer_{id(self)}')
+        labels = []
+        for person in people:
+            parts = [] if person.get('track_id') is None else [f'#{person["track_id"]}']
+            if person.get('score') is not None:
+                parts.append(f'{person["score"]:.2f}')
+            labels.append(' '.join(parts))
+        # HMRVisualizer draws on RGB images; the inferencer's images are BGR.
+        rgb_colors = [tuple(int(c * _BOX_SHADE) for c in color[::-1]) for color in colors]
+        self._box_drawer.set_image(image[..., ::-1])
+        self._box_drawer.draw_person_boxes(np.stack([p['bbox'][:4] for p in people]),
+                                           colors=rgb_colors, labels=labels)
+        return np.ascontiguousarray(self._box_drawer.get_image()[..., ::-1])
 
     def _smooth(self, smoother: PersonSmoother, persons: List[Dict[str, Any]]) -> None:
         """Filter pose, shape and camera per track and pose the body again."""

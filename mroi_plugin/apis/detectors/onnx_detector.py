@@ -109,6 +109,8 @@ class ONNXPersonDetector:
         to_rgb (bool): Feed RGB instead of BGR.
         person_label (int): Class index of "person" (0 in COCO-trained detectors).
         nms_thr (float): IoU threshold of the NMS run for ``'yolox'`` outputs.
+        min_score (float): Boxes scoring less are dropped before anything else (the empty
+            rows end2end files pad with, and YOLOX's background anchors before its NMS).
         device (str): ``'cuda...'`` uses onnxruntime's CUDA provider when available.
 
     Raises:
@@ -128,6 +130,7 @@ class ONNXPersonDetector:
                  to_rgb: bool = False,
                  person_label: int = 0,
                  nms_thr: float = 0.45,
+                 min_score: float = 0.05,
                  device: str = 'cpu') -> None:
         path = os.fspath(model)
         if not osp.isfile(path):
@@ -156,7 +159,11 @@ class ONNXPersonDetector:
                              f"'auto', got {backend!r}.")
         self.backend = backend
         self.path = path
-        size = input_size if input_size is not None else self.session.input_size
+        fixed = self.session.input_size
+        if input_size is not None and fixed is not None and tuple(input_size) != fixed:
+            raise ValueError(f'{path} takes a fixed {fixed[1]}x{fixed[0]} input; input_size='
+                             f'{tuple(input_size)} contradicts it (leave it out).')
+        size = input_size if input_size is not None else fixed
         self.input_size = tuple(int(v) for v in (size or DEFAULT_INPUT_SIZE))
         self.layout = layout
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
@@ -164,6 +171,7 @@ class ONNXPersonDetector:
         self.to_rgb = bool(to_rgb)
         self.person_label = int(person_label)
         self.nms_thr = float(nms_thr)
+        self.min_score = float(min_score)
 
     # ------------------------------------------------------------------------- helpers
     def _blob(self, img: np.ndarray) -> Tuple[np.ndarray, float]:
@@ -227,6 +235,8 @@ class ONNXPersonDetector:
         layout = self._resolve_layout(outputs)
         if layout == 'yolox':
             boxes, scores = self._decode_yolox(outputs[0])
+            confident = scores >= self.min_score
+            boxes, scores = boxes[confident], scores[confident]
             keep = nms(boxes, scores, self.nms_thr)
             boxes, scores = boxes[keep], scores[keep]
         else:
@@ -237,6 +247,7 @@ class ONNXPersonDetector:
             if layout == 'end2end':
                 labels = outputs[1 - dets_index].reshape(-1)
                 dets = dets[np.round(labels).astype(np.int64) == self.person_label]
+            dets = dets[dets[:, 4] >= self.min_score]
             boxes, scores = dets[:, :4], dets[:, 4]
         if not len(boxes):
             return empty_detections()
