@@ -53,6 +53,7 @@ from mroi_plugin.utils import (
     report_collective_failures,
 )
 from mroi_plugin.utils.output_files import OutputPathError, atomic_output, check_output_file
+from mroi_plugin.utils.vis_options import enable_tensorboard, enable_visualization
 
 # Checkpoints mmengine can read from somewhere other than the local disk.
 _REMOTE_PREFIXES = ('http://', 'https://', 's3://', 'petrel://', 'open-mmlab://', 'torchvision://',
@@ -116,6 +117,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='evaluate even if the checkpoint does not fit the model (missing, unexpected '
         'or shape-mismatched keys): the report becomes a warning and the parameters not in '
         'the checkpoint keep their initialisation. Without it such a checkpoint is refused')
+    parser.add_argument(
+        '--show-dir',
+        help='draw every test sample (GT and predicted mesh, keypoints, boxes) into this '
+        'folder, one image per person; a relative path goes under {work_dir}/{timestamp}/')
+    parser.add_argument(
+        '--show', action='store_true', help='show each drawn test sample in a window')
+    parser.add_argument(
+        '--wait-time', type=float, default=2.0, help='seconds each --show image stays up')
+    parser.add_argument(
+        '--tensorboard',
+        action='store_true',
+        help='also log to TensorBoard (needs the tensorboard package; docs/visualization.md)')
     add_launch_args(
         parser, 'test_dataloader.batch_size=8 test_evaluator.outfile_prefix=work_dirs/pw3d')
     args = parser.parse_args(argv)
@@ -160,6 +173,9 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg.load_from = args.checkpoint
     # Testing never resumes a training state; it only loads the weights.
     cfg.resume = False
+    enable_visualization(cfg, show_dir=args.show_dir, show=args.show, wait_time=args.wait_time)
+    if args.tensorboard:
+        enable_tensorboard(cfg)
     return cfg
 
 
@@ -223,7 +239,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     register_all_modules(init_default_scope=False)
     try:
         cfg = build_config(args)
-    except (FileNotFoundError, KeyError, OutputPathError, ValueError) as error:
+    except (FileNotFoundError, ImportError, KeyError, OutputPathError, ValueError) as error:
         print(f'error: {error.args[0] if error.args else error}', file=sys.stderr)
         return EXIT_ERROR
     runner = build_runner(cfg, args.launcher, mode='test')

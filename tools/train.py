@@ -21,6 +21,7 @@ from mroi_plugin.utils import (
     register_all_modules,
     report_collective_failures,
 )
+from mroi_plugin.utils.vis_options import enable_tensorboard
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,6 +44,11 @@ def parse_args() -> argparse.Namespace:
         'overwriting them (without it such a work dir is refused)')
     parser.add_argument(
         '--amp', action='store_true', help='enable automatic mixed precision training')
+    parser.add_argument(
+        '--tensorboard',
+        action='store_true',
+        help='also log losses, metrics and drawn validation samples to TensorBoard '
+        '(needs the tensorboard package; docs/visualization.md)')
     add_launch_args(parser, 'train_cfg.max_epochs=2 optim_wrapper.optimizer.lr=1e-5')
     args = parser.parse_args()
     return args
@@ -76,6 +82,8 @@ def build_config(args: argparse.Namespace) -> Tuple[Config, Optional[CheckpointS
                 cfg.optim_wrapper.pop(key, None)
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.tensorboard:
+        enable_tensorboard(cfg)
     check_amp_device(cfg)
     resume = args.resume
     if resume is None and cfg.get('resume'):

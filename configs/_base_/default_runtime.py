@@ -7,6 +7,11 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Drawn predictions (mesh, keypoints, boxes) for the vis backends; off by default.
+    # tools/test.py --show-dir DIR / --show switch it on (docs/visualization.md).
+    visualization=dict(type='HMRVisualizationHook', enable=False, interval=50),
+    # A bar over validation / test batches, on a terminal only.
+    eval_progress=dict(type='EvalProgressBarHook'),
 )
 
 env_cfg = dict(
@@ -21,10 +26,10 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl', timeout=600),
 )
 
-# TensorBoard: vis_backends = [dict(type='LocalVisBackend'),
-#                              dict(type='TensorboardVisBackend')]
+# TensorBoard: tools/train.py / tools/test.py --tensorboard add TensorboardVisBackend here
+# (docs/visualization.md); W&B: add dict(type='WandbVisBackend').
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+visualizer = dict(type='HMRVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 load_from = None

@@ -8,6 +8,7 @@ work on top of it.
 
 Images are RGB uint8, as everywhere in mmengine's visualisation; colours are RGB tuples.
 """
+import itertools
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -81,6 +82,8 @@ class HMRVisualizer(Visualizer):
         faces (np.ndarray, optional): ``(F, 3)`` mesh faces. Defaults to None (set by
             :meth:`set_body_model`).
         gt_color (tuple): RGB of ground-truth keypoints. Defaults to green.
+        gt_mesh_color (tuple): RGB of ground-truth meshes. Defaults to light orange
+            (predicted meshes take :data:`RGB_MESH_PALETTE`).
         pred_color (tuple): RGB of predicted (projected) keypoints. Defaults to red.
         bbox_color (tuple): RGB of the RoI boxes. Defaults to yellow.
         mesh_alpha (float): Opacity of the mesh overlay in ``[0, 1]``. Defaults to 0.8.
@@ -98,6 +101,7 @@ class HMRVisualizer(Visualizer):
                  save_dir: Optional[str] = None,
                  faces: Optional[np.ndarray] = None,
                  gt_color: ColorType = (0, 255, 0),
+                 gt_mesh_color: ColorType = RGB_MESH_PALETTE[1],
                  pred_color: ColorType = (255, 0, 0),
                  bbox_color: ColorType = (255, 255, 0),
                  mesh_alpha: float = 0.8,
@@ -110,6 +114,7 @@ class HMRVisualizer(Visualizer):
         self.faces: Optional[np.ndarray] = None if faces is None else self._check_faces(faces)
         self.body_model: Optional[torch.nn.Module] = None
         self.gt_color = tuple(gt_color)
+        self.gt_mesh_color = tuple(gt_mesh_color)
         self.pred_color = tuple(pred_color)
         self.bbox_color = tuple(bbox_color)
         self.mesh_alpha = float(mesh_alpha)
@@ -321,9 +326,8 @@ class HMRVisualizer(Visualizer):
             return None
         if 'has_transl' in sample and float(sample.has_transl) <= 0:
             return None
-        parameter = next(iter(self.body_model.parameters()), None)
-        buffer = next(iter(self.body_model.buffers()), None)
-        reference = parameter if parameter is not None else buffer
+        tensors = itertools.chain(self.body_model.parameters(), self.body_model.buffers())
+        reference = next((t for t in tensors if t.is_floating_point()), None)
         dtype = reference.dtype if reference is not None else torch.float32
         device = reference.device if reference is not None else torch.device('cpu')
 
@@ -383,7 +387,8 @@ class HMRVisualizer(Visualizer):
                                  _numpy(sample.principal_point))
 
     def draw_gt(self, sample: BaseDataElement, roi: Optional[int] = None,
-                draw_bbox: bool = True, draw_mesh: bool = True) -> 'HMRVisualizer':
+                draw_bbox: bool = True, draw_mesh: bool = True,
+                draw_keypoints: bool = True) -> 'HMRVisualizer':
         """Draw the sample's ground truth on the current image.
 
         The RoI boxes, the ground-truth mesh (needs :meth:`set_body_model`, SMPL parameters
@@ -396,17 +401,18 @@ class HMRVisualizer(Visualizer):
                 ``k`` when it is the sample's RoI crop ``k``.
             draw_bbox (bool): Draw the RoI boxes.
             draw_mesh (bool): Draw the mesh.
+            draw_keypoints (bool): Draw the keypoints.
         """
         view = self._view(sample, roi)
         camera = self._camera(sample, view)
         if draw_mesh and camera is not None and self.faces is not None:
             vertices = self._gt_vertices(sample)
             if vertices is not None:
-                self.draw_meshes([vertices], *camera, colors=[RGB_MESH_PALETTE[2]])
+                self.draw_meshes([vertices], *camera, colors=[self.gt_mesh_color])
         if draw_bbox:
             self._draw_boxes_of(sample, view)
         has_keypoints = 'has_keypoints2d' not in sample or float(sample.has_keypoints2d) > 0
-        if 'keypoints2d' in sample and has_keypoints:
+        if draw_keypoints and 'keypoints2d' in sample and has_keypoints:
             self.draw_keypoints(apply_affine(_numpy(sample.keypoints2d), view),
                                 color=self.gt_color)
         return self
