@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 # ResNet-50 initialised from an mmpose COCO pose checkpoint, as the authors do
-# (logs/pretrained_resnet/pose_resnet.pth); see tools/convert_checkpoint.py.
+# (logs/pretrained_resnet/pose_resnet.pth); see tools/model_converters/convert_checkpoint.py.
 model = dict(
     backbone=dict(
         init_cfg=dict(

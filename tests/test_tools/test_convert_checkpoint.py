@@ -1,4 +1,4 @@
-"""tools/convert_checkpoint.py and mroi_plugin.utils.checkpoint_conversion.
+"""tools/model_converters/convert_checkpoint.py and mroi_plugin.utils.checkpoint_conversion.
 
 Each released format is rebuilt here as a synthetic state dict with the released key names and
 shapes. The names come from the public code of each release (read, not imported):
@@ -545,9 +545,21 @@ def test_keys_absent_from_the_target_are_reported(build_model):
 
 
 # --------------------------------------------------------------------------- CLI
+def test_old_tool_path_forwards_to_the_model_converter():
+    spec = importlib.util.spec_from_file_location(
+        'convert_checkpoint_forwarder', osp.join(REPO, 'tools', 'convert_checkpoint.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tool = osp.join('tools', 'model_converters', 'convert_checkpoint.py')
+    assert module.main.__code__.co_filename.endswith(tool)
+    assert module.parse_args(['a.pt', 'b.pth', '--format', 'cliff_hrnet48']).format == (
+        'cliff_hrnet48')
+
+
 def _load_tool():
     spec = importlib.util.spec_from_file_location(
-        'convert_checkpoint_tool', osp.join(REPO, 'tools', 'convert_checkpoint.py'))
+        'convert_checkpoint_tool',
+        osp.join(REPO, 'tools', 'model_converters', 'convert_checkpoint.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
