@@ -17,7 +17,7 @@ gives back the kind of array the caller passed:
 """
 import functools
 import inspect
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -28,8 +28,6 @@ __all__ = ['ArrayLike', 'array_function', 'cat_broadcast', 'check_last_dim']
 # What the public geometry functions take and give back: a tensor in, a tensor out; an ndarray
 # in, an ndarray out (Python numbers and lists are accepted as inputs too).
 ArrayLike = Union[Tensor, np.ndarray, float]
-
-F = TypeVar('F', bound=Callable[..., Any])
 
 _TORCH = 'torch'
 _NUMPY = 'numpy'
@@ -87,8 +85,13 @@ def _to_numpy(value: Any, as_scalar: bool) -> Any:
     return value
 
 
-def array_function(*array_args: str) -> Callable[[F], F]:
+def array_function(*array_args: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a torch-written function so it also takes and returns numpy arrays.
+
+    The decorated function annotates its array parameters and results as the tensors its body
+    works on; its callers may pass any :data:`ArrayLike` and get back the kind they passed,
+    which a static signature cannot say, so to a type checker the decorated function takes
+    and returns ``Any``.
 
     Args:
         *array_args (str): Names of the parameters that hold arrays. ``None`` values are left
@@ -99,7 +102,7 @@ def array_function(*array_args: str) -> Callable[[F], F]:
         Callable: The decorator.
     """
 
-    def decorator(func: F) -> F:
+    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(func)
         unknown = [name for name in array_args if name not in signature.parameters]
         if unknown:
@@ -135,7 +138,7 @@ def array_function(*array_args: str) -> Callable[[F], F]:
                 return result
             return _to_numpy(result, as_scalar=kind == _SCALAR)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorator
 

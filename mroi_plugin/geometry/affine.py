@@ -19,7 +19,7 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
-from ._array import ArrayLike, array_function, check_last_dim
+from ._array import array_function, check_last_dim
 
 __all__ = [
     'DEFAULT_CROP_SIZE', 'get_crop_affine', 'get_resize_affine', 'get_rotation_affine',
@@ -51,11 +51,11 @@ def _make_affine(linear: Tensor, translation: Tensor) -> Tensor:
 
 
 @array_function('center', 'size', 'rotation')
-def get_crop_affine(center: ArrayLike,
-                    size: ArrayLike,
+def get_crop_affine(center: Tensor,
+                    size: Tensor,
                     crop_size: Tuple[int, int] = DEFAULT_CROP_SIZE,
-                    rotation: ArrayLike = 0.,
-                    inverse: bool = False) -> ArrayLike:
+                    rotation: Tensor = 0.,  # type: ignore[assignment]  # made a tensor by array_function
+                    inverse: bool = False) -> Tensor:
     """Affine mapping source image pixels to crop pixels for a RoI.
 
     The RoI has height ``size`` and width ``size * crop_w / crop_h``; it is scaled
@@ -89,9 +89,9 @@ def get_crop_affine(center: ArrayLike,
 
 
 @array_function('top_left', 'window_size')
-def get_resize_affine(top_left: ArrayLike,
-                      window_size: ArrayLike,
-                      crop_size: Tuple[int, int] = DEFAULT_CROP_SIZE) -> ArrayLike:
+def get_resize_affine(top_left: Tensor,
+                      window_size: Tensor,
+                      crop_size: Tuple[int, int] = DEFAULT_CROP_SIZE) -> Tensor:
     """Affine of cutting a pixel window out of an image and resizing it to the crop.
 
     The window holds the pixels ``x0 .. x0 + w - 1`` and ``y0 .. y0 + h - 1``; resizing it to
@@ -121,7 +121,7 @@ def get_resize_affine(top_left: ArrayLike,
 
 
 @array_function('center', 'angle')
-def get_rotation_affine(center: ArrayLike, angle: ArrayLike) -> ArrayLike:
+def get_rotation_affine(center: Tensor, angle: Tensor) -> Tensor:
     """Rotation of the image plane about a point (``cv2.getRotationMatrix2D(c, angle, 1)``).
 
     Args:
@@ -139,7 +139,7 @@ def get_rotation_affine(center: ArrayLike, angle: ArrayLike) -> ArrayLike:
 
 
 @array_function('points', 'affine')
-def apply_affine(points: ArrayLike, affine: ArrayLike) -> ArrayLike:
+def apply_affine(points: Tensor, affine: Tensor) -> Tensor:
     """Map 2D points with an affine: ``A x + t``.
 
     Args:
@@ -165,7 +165,7 @@ def apply_affine(points: ArrayLike, affine: ArrayLike) -> ArrayLike:
 
 
 @array_function('affine')
-def invert_affine(affine: ArrayLike) -> ArrayLike:
+def invert_affine(affine: Tensor) -> Tensor:
     """Inverse of an affine: ``[A^-1 | -A^-1 t]``.
 
     Args:
@@ -181,7 +181,7 @@ def invert_affine(affine: ArrayLike) -> ArrayLike:
 
 
 @array_function('a', 'b')
-def compose_affine(a: ArrayLike, b: ArrayLike) -> ArrayLike:
+def compose_affine(a: Tensor, b: Tensor) -> Tensor:
     """``a`` after ``b``: ``x -> A_a (A_b x + t_b) + t_a``.
 
     Args:
@@ -199,8 +199,8 @@ def compose_affine(a: ArrayLike, b: ArrayLike) -> ArrayLike:
 
 
 @array_function('affine', 'focal_length', 'principal_point')
-def affine_intrinsics(affine: ArrayLike, focal_length: ArrayLike,
-                      principal_point: ArrayLike) -> Tuple[ArrayLike, ArrayLike]:
+def affine_intrinsics(affine: Tensor, focal_length: Tensor,
+                      principal_point: Tensor) -> Tuple[Tensor, Tensor]:
     """Pinhole intrinsics of an image warped by an axis-aligned affine (a crop of it).
 
     A pixel ``x = f X / Z + c`` of the source image maps to ``A x + t``; with a diagonal

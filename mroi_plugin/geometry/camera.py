@@ -7,13 +7,13 @@ crop coordinates ``s * (X_xy + (tx, ty))`` where normalised means ``(u - c) / (b
 The formulas are those of CLIFF (Li et al., ECCV'22), derived in
 docs/method.md#crop-and-full-cameras.
 """
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Tuple, TypeVar
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ._array import ArrayLike, array_function, cat_broadcast, check_last_dim
+from ._array import array_function, cat_broadcast, check_last_dim
 
 __all__ = [
     'CLIFF_BBOX_INFO_CENTER_SCALE', 'CLIFF_BBOX_INFO_SIZE_MEAN', 'CLIFF_BBOX_INFO_SIZE_STD',
@@ -72,7 +72,7 @@ def _clamp_magnitude(x: Tensor, min_abs: float) -> Tensor:
 
 
 @array_function('img_w', 'img_h')
-def estimate_focal_length(img_w: ArrayLike, img_h: ArrayLike) -> ArrayLike:
+def estimate_focal_length(img_w: Tensor, img_h: Tensor) -> Tensor:
     """CLIFF's focal length estimate ``f = sqrt(W^2 + H^2)`` (the image diagonal).
 
     Args:
@@ -86,7 +86,7 @@ def estimate_focal_length(img_w: ArrayLike, img_h: ArrayLike) -> ArrayLike:
 
 
 @array_function('img_w', 'img_h')
-def default_principal_point(img_w: ArrayLike, img_h: ArrayLike) -> ArrayLike:
+def default_principal_point(img_w: Tensor, img_h: Tensor) -> Tensor:
     """CLIFF's default principal point ``(W / 2, H / 2)``.
 
     Args:
@@ -128,8 +128,8 @@ def default_intrinsics(img_w: float,
 
 
 @array_function('pixel', 'depth', 'focal_length', 'principal_point')
-def backproject_pixel(pixel: ArrayLike, depth: ArrayLike, focal_length: ArrayLike,
-                      principal_point: ArrayLike) -> ArrayLike:
+def backproject_pixel(pixel: Tensor, depth: Tensor, focal_length: Tensor,
+                      principal_point: Tensor) -> Tensor:
     """The camera-frame point at depth ``Z`` that projects to ``pixel``.
 
     ``X = (u - px) Z / f``, ``Y = (v - py) Z / f``: the inverse of
@@ -151,11 +151,11 @@ def backproject_pixel(pixel: ArrayLike, depth: ArrayLike, focal_length: ArrayLik
 
 
 @array_function('center', 'size', 'focal_length', 'principal_point')
-def compute_bbox_info(center: ArrayLike,
-                      size: ArrayLike,
-                      focal_length: ArrayLike,
-                      principal_point: ArrayLike,
-                      mode: str = 'cliff') -> ArrayLike:
+def compute_bbox_info(center: Tensor,
+                      size: Tensor,
+                      focal_length: Tensor,
+                      principal_point: Tensor,
+                      mode: str = 'cliff') -> Tensor:
     """The per-RoI bbox information fed to the CLIFF regressor (docs/method.md#bbox_info).
 
     ``mode='cliff'`` (CLIFF's released code):
@@ -187,12 +187,12 @@ def compute_bbox_info(center: ArrayLike,
 
 
 @array_function('cam_crop', 'center', 'size', 'focal_length', 'principal_point')
-def cam_crop_to_full(cam_crop: ArrayLike,
-                     center: ArrayLike,
-                     size: ArrayLike,
-                     focal_length: ArrayLike,
-                     principal_point: ArrayLike,
-                     eps: float = MIN_FINITE_BBOX_SCALE) -> ArrayLike:
+def cam_crop_to_full(cam_crop: Tensor,
+                     center: Tensor,
+                     size: Tensor,
+                     focal_length: Tensor,
+                     principal_point: Tensor,
+                     eps: float = MIN_FINITE_BBOX_SCALE) -> Tensor:
     """Crop weak-perspective camera -> full-image translation (CLIFF).
 
     Derived in docs/method.md#crop-and-full-cameras.
@@ -225,12 +225,12 @@ def cam_crop_to_full(cam_crop: ArrayLike,
 
 
 @array_function('cam_full', 'center', 'size', 'focal_length', 'principal_point')
-def cam_full_to_crop(cam_full: ArrayLike,
-                     center: ArrayLike,
-                     size: ArrayLike,
-                     focal_length: ArrayLike,
-                     principal_point: ArrayLike,
-                     eps: float = MIN_DEPTH) -> ArrayLike:
+def cam_full_to_crop(cam_full: Tensor,
+                     center: Tensor,
+                     size: Tensor,
+                     focal_length: Tensor,
+                     principal_point: Tensor,
+                     eps: float = MIN_DEPTH) -> Tensor:
     """Full-image translation -> crop weak-perspective camera (inverse of cam_crop_to_full).
 
     Solving the equations of :func:`cam_crop_to_full` for ``(s, tx, ty)``:
@@ -264,12 +264,12 @@ def cam_full_to_crop(cam_full: ArrayLike,
 
 
 @array_function('points', 'translation', 'focal_length', 'principal_point', 'rotation')
-def perspective_projection(points: ArrayLike,
-                           translation: ArrayLike,
-                           focal_length: ArrayLike,
-                           principal_point: ArrayLike,
-                           rotation: Optional[ArrayLike] = None,
-                           eps: float = MIN_DEPTH) -> ArrayLike:
+def perspective_projection(points: Tensor,
+                           translation: Tensor,
+                           focal_length: Tensor,
+                           principal_point: Tensor,
+                           rotation: Optional[Tensor] = None,
+                           eps: float = MIN_DEPTH) -> Tensor:
     """Pinhole projection of 3D points to pixels.
 
     ``X_cam = R X + T`` then ``u = fx X_cam / Z_cam + px``, ``v = fy Y_cam / Z_cam + py``.
@@ -311,7 +311,7 @@ def perspective_projection(points: ArrayLike,
 
 
 @array_function('points', 'cam_crop')
-def weak_perspective_projection(points: ArrayLike, cam_crop: ArrayLike) -> ArrayLike:
+def weak_perspective_projection(points: Tensor, cam_crop: Tensor) -> Tensor:
     """Weak-perspective projection with a crop camera: ``s * (X_xy + (tx, ty))``.
 
     Args:
@@ -334,7 +334,7 @@ def _check_points2d(points: Tensor, func: str) -> None:
 
 
 @array_function('points', 'center', 'size')
-def image_to_normalized_crop(points: ArrayLike, center: ArrayLike, size: ArrayLike) -> ArrayLike:
+def image_to_normalized_crop(points: Tensor, center: Tensor, size: Tensor) -> Tensor:
     """Image pixels -> normalised crop coordinates ``(u - c) / (b / 2)``.
 
     Args:
@@ -354,7 +354,7 @@ def image_to_normalized_crop(points: ArrayLike, center: ArrayLike, size: ArrayLi
 
 
 @array_function('points', 'center', 'size')
-def normalized_crop_to_image(points: ArrayLike, center: ArrayLike, size: ArrayLike) -> ArrayLike:
+def normalized_crop_to_image(points: Tensor, center: Tensor, size: Tensor) -> Tensor:
     """Normalised crop coordinates -> image pixels ``c + x b / 2``.
 
     Args:
@@ -381,8 +381,12 @@ def _with_extra_channels(uv: Tensor, points: Tensor) -> Tensor:
 
 
 
-def bbox_xyxy_to_roi(bboxes: ArrayLike, crop_aspect: float,
-                     scale_factor: float) -> Tuple[ArrayLike, ArrayLike]:
+# Boxes in and RoIs out are of one kind, computed without conversion.
+BoxArray = TypeVar('BoxArray', Tensor, np.ndarray)
+
+
+def bbox_xyxy_to_roi(bboxes: BoxArray, crop_aspect: float,
+                     scale_factor: float) -> Tuple[BoxArray, BoxArray]:
     """RoI centre and size (height) of person boxes, as CLIFF/SPIN crop them.
 
     ``size = max(h, w / crop_aspect) * scale_factor``: the height of the smallest box of the
@@ -411,7 +415,7 @@ def _check_scale_param(scale_param: str, func: str) -> None:
 
 
 @array_function('raw')
-def decode_crop_camera(raw: ArrayLike, scale_param: str = 'linear') -> ArrayLike:
+def decode_crop_camera(raw: Tensor, scale_param: str = 'linear') -> Tensor:
     """A regressor's raw camera output -> crop camera ``(s, tx, ty)``.
 
     ``'linear'`` (CLIFF/SPIN) regresses ``s`` itself; nothing keeps it positive, and from
@@ -436,7 +440,7 @@ def decode_crop_camera(raw: ArrayLike, scale_param: str = 'linear') -> ArrayLike
 
 
 @array_function('cam_crop')
-def encode_crop_camera(cam_crop: ArrayLike, scale_param: str = 'linear') -> ArrayLike:
+def encode_crop_camera(cam_crop: Tensor, scale_param: str = 'linear') -> Tensor:
     """Inverse of :func:`decode_crop_camera`: crop camera ``(s, tx, ty)`` -> raw output.
 
     Used to start a regressor at a mean camera.
@@ -464,12 +468,12 @@ def encode_crop_camera(cam_crop: ArrayLike, scale_param: str = 'linear') -> Arra
 
 
 @array_function('cam_crop', 'src_center', 'src_size', 'dst_center', 'dst_size')
-def transfer_crop_camera(cam_crop: ArrayLike,
-                         src_center: ArrayLike,
-                         src_size: ArrayLike,
-                         dst_center: ArrayLike,
-                         dst_size: ArrayLike,
-                         eps: float = MIN_FINITE_BBOX_SCALE) -> ArrayLike:
+def transfer_crop_camera(cam_crop: Tensor,
+                         src_center: Tensor,
+                         src_size: Tensor,
+                         dst_center: Tensor,
+                         dst_size: Tensor,
+                         eps: float = MIN_FINITE_BBOX_SCALE) -> Tensor:
     """Carry a crop camera from one RoI to another RoI of the same image.
 
     It is :func:`cam_crop_to_full` on the source box followed by :func:`cam_full_to_crop` on
@@ -504,7 +508,7 @@ def transfer_crop_camera(cam_crop: ArrayLike,
 
 
 @array_function('roi_centers', 'roi_sizes')
-def relative_roi_layout(roi_centers: ArrayLike, roi_sizes: ArrayLike) -> ArrayLike:
+def relative_roi_layout(roi_centers: Tensor, roi_sizes: Tensor) -> Tensor:
     """Where each RoI of a person lies relative to the original box (RoI 0).
 
     ``[log(b_k / b_0), (cx_k - cx_0) / b_0, (cy_k - cy_0) / b_0]``: invariant to the image's
@@ -530,8 +534,8 @@ def relative_roi_layout(roi_centers: ArrayLike, roi_sizes: ArrayLike) -> ArrayLi
 
 
 @array_function('cam_crop', 'layout')
-def carry_crop_camera(cam_crop: ArrayLike, layout: ArrayLike,
-                      eps: float = MIN_FINITE_BBOX_SCALE) -> ArrayLike:
+def carry_crop_camera(cam_crop: Tensor, layout: Tensor,
+                      eps: float = MIN_FINITE_BBOX_SCALE) -> Tensor:
     """The crop camera of RoI 0 carried to every RoI of a :func:`relative_roi_layout`.
 
     :func:`transfer_crop_camera` from the original box (centre 0, size 1 in units of
@@ -557,9 +561,9 @@ def carry_crop_camera(cam_crop: ArrayLike, layout: ArrayLike,
 
 
 @array_function('cam_full', 'weights')
-def fuse_full_cameras(cam_full: ArrayLike,
-                      weights: Optional[ArrayLike] = None,
-                      eps: float = MIN_DEPTH) -> ArrayLike:
+def fuse_full_cameras(cam_full: Tensor,
+                      weights: Optional[Tensor] = None,
+                      eps: float = MIN_DEPTH) -> Tensor:
     """One full-image camera from several estimates of it (e.g. one per RoI).
 
     Each estimate ``T_k`` says where the body projects, ``T_k,xy / T_k,z`` (well determined

@@ -2,8 +2,9 @@
 from typing import Tuple, Union
 
 import torch
+from torch import Tensor
 
-from ._array import ArrayLike, array_function, check_last_dim
+from ._array import array_function, check_last_dim
 
 __all__ = ['similarity_procrustes']
 
@@ -14,10 +15,10 @@ _MIN_SOURCE_SPREAD = 1e-12
 
 @array_function('source', 'target')
 def similarity_procrustes(
-        source: ArrayLike,
-        target: ArrayLike,
+        source: Tensor,
+        target: Tensor,
         return_transform: bool = False
-) -> Union[ArrayLike, Tuple[ArrayLike, Tuple[ArrayLike, ArrayLike, ArrayLike]]]:
+) -> Union[Tensor, Tuple[Tensor, Tuple[Tensor, Tensor, Tensor]]]:
     """Align ``source`` to ``target`` with the best similarity transform, per sample.
 
     Minimises ``sum_j |target_j - (s R source_j + t)|^2`` over scale ``s > 0``, proper

@@ -19,8 +19,9 @@ from typing import Tuple
 
 import numpy as np
 import torch
+from torch import Tensor
 
-from ._array import ArrayLike, array_function, check_last_dim
+from ._array import array_function, check_last_dim
 
 __all__ = ['MIRROR_X', 'rigid_move_about_root']
 
@@ -32,8 +33,8 @@ ORTHOGONALITY_TOLERANCE = 1e-4
 
 
 @array_function('transform', 'global_orient', 'transl', 'root_joint')
-def rigid_move_about_root(transform: ArrayLike, global_orient: ArrayLike, transl: ArrayLike,
-                          root_joint: ArrayLike) -> Tuple[ArrayLike, ArrayLike]:
+def rigid_move_about_root(transform: Tensor, global_orient: Tensor, transl: Tensor,
+                          root_joint: Tensor) -> Tuple[Tensor, Tensor]:
     """SMPL global orientation and translation after moving the posed body by ``transform``.
 
     With ``A = transform`` the posed body ``X`` becomes ``A X`` (camera frame, about the

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._array import ArrayLike, array_function, check_last_dim
+from ._array import array_function, check_last_dim
 
 __all__ = [
     'mean_rotation',
@@ -32,7 +32,7 @@ def _small_angle_threshold(dtype: torch.dtype) -> float:
 
 
 @array_function('rot6d')
-def rot6d_to_rotmat(rot6d: ArrayLike) -> ArrayLike:
+def rot6d_to_rotmat(rot6d: Tensor) -> Tensor:
     """6D rotation representation -> rotation matrix (Zhou et al. 2019, SPIN/CLIFF layout).
 
     The 6 numbers are viewed as a ``(3, 2)`` matrix in row-major order, so its columns are
@@ -55,7 +55,7 @@ def rot6d_to_rotmat(rot6d: ArrayLike) -> ArrayLike:
 
 
 @array_function('rotmat')
-def rotmat_to_rot6d(rotmat: ArrayLike) -> ArrayLike:
+def rotmat_to_rot6d(rotmat: Tensor) -> Tensor:
     """Rotation matrix -> 6D (the first two columns, in the layout of rot6d_to_rotmat).
 
     Args:
@@ -80,7 +80,7 @@ def _skew(vec: Tensor) -> Tensor:
 
 
 @array_function('axis_angle')
-def axis_angle_to_rotmat(axis_angle: ArrayLike) -> ArrayLike:
+def axis_angle_to_rotmat(axis_angle: Tensor) -> Tensor:
     """Axis-angle -> rotation matrix (Rodrigues): ``R = I + A K + B K^2``, ``K = [r]_x``.
 
     ``A = sin(theta) / theta`` and ``B = (1 - cos(theta)) / theta^2 = 2 sin^2(theta / 2) /
@@ -141,7 +141,7 @@ def _rotmat_to_quaternion(rotmat: Tensor) -> Tensor:
 
 
 @array_function('rotmat')
-def rotmat_to_axis_angle(rotmat: ArrayLike) -> ArrayLike:
+def rotmat_to_axis_angle(rotmat: Tensor) -> Tensor:
     """Rotation matrix -> axis-angle with angle in ``[0, pi]``.
 
     Goes through the quaternion (Shepperd's method), then ``theta = 2 atan2(|v|, w)`` and
@@ -169,7 +169,7 @@ def rotmat_to_axis_angle(rotmat: ArrayLike) -> ArrayLike:
 
 
 @array_function('angle_rad')
-def rotmat_about_z(angle_rad: ArrayLike) -> ArrayLike:
+def rotmat_about_z(angle_rad: Tensor) -> Tensor:
     """Right-handed rotation about the camera z axis: ``[[c, -s, 0], [s, c, 0], [0, 0, 1]]``.
 
     In the camera frame (x right, y down) a positive angle turns x towards y, i.e. clockwise
@@ -193,7 +193,7 @@ def rotmat_about_z(angle_rad: ArrayLike) -> ArrayLike:
 
 
 @array_function('rotmats')
-def mean_rotation(rotmats: ArrayLike) -> ArrayLike:
+def mean_rotation(rotmats: Tensor) -> Tensor:
     """Chordal L2 mean of rotations: the SO(3) projection of their average.
 
     Args:
