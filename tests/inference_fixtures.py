@@ -36,8 +36,8 @@ def make_inference_setup(root: Path, num_images: int = 3) -> Dict:
         dict: ``root``, ``cfg``, ``config`` (file), ``checkpoint``, ``images`` (paths) and
         ``xywh`` (``(num_images, 4)`` annotated boxes).
     """
-    from mroi_plugin.body_models.standin import write_standin_smpl
-    from mroi_plugin.datasets.synthetic import generate_synthetic_dataset
+    from mroi_plugin.synthetic import generate_synthetic_dataset
+    from mroi_plugin.synthetic.standin import write_standin_smpl
     write_standin_smpl(str(root / 'body_models'), seed=0)
     generate_synthetic_dataset(
         str(root / 'synthetic'), num_train=0, num_val=0, num_test=num_images,

@@ -112,8 +112,8 @@ def resolve_path(path: str) -> str:
 def render_dataset(out_dir: str, num_samples: int, image_size: Sequence[int], seed: int,
                    workers: Optional[int]) -> str:
     """Write the stand-in body model and ``num_samples`` synthetic images; return the root."""
-    from mroi_plugin.body_models.standin import write_standin_smpl
-    from mroi_plugin.datasets.synthetic import generate_synthetic_dataset
+    from mroi_plugin.synthetic import generate_synthetic_dataset
+    from mroi_plugin.synthetic.standin import write_standin_smpl
     body_dir = osp.join(out_dir, 'body_models')
     data_root = osp.join(out_dir, 'synthetic')
     write_standin_smpl(body_dir, seed=seed)

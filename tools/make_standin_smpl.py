@@ -13,7 +13,7 @@ import argparse
 import os.path as osp
 import sys
 
-from mroi_plugin.body_models.standin import make_standin_smpl, write_standin_smpl
+from mroi_plugin.synthetic.standin import make_standin_smpl, write_standin_smpl
 
 DEFAULT_OUT_DIR = osp.join('data', 'body_models', 'standin')
 

@@ -9,13 +9,13 @@ writes ``data/synthetic/{train,val,test}.npz`` (MMHuman3D HumanData) and
 ``data/synthetic/images/{split}/NNNNN.jpg``. People are posed with the body model in
 ``--body-model-dir`` (the stand-in is written there first if the directory is empty). The
 output depends only on the arguments, not on ``--workers``. See
-``mroi_plugin/datasets/synthetic.py`` for what is sampled and stored.
+``mroi_plugin/synthetic/`` for what is sampled and stored.
 """
 import argparse
 import math
 import time
 
-from mroi_plugin.datasets.synthetic import (
+from mroi_plugin.synthetic import (
     DEFAULT_BODY_MODEL_DIR,
     DEPTH_RANGE,
     JPEG_QUALITY,

@@ -3,9 +3,9 @@
 ``python tools/plot_body_model.py [--model PATH | --gender G --seed S] --out PNG``
 
 Without ``--model`` it renders the licence-free stand-in built on the fly
-(``mroi_plugin.body_models.standin``); with ``--model`` any SMPL-format ``.pkl``/``.npz``
-(real SMPL files too). Faces are shaded with a Lambert term and drawn back to front
-(painter's algorithm) in orthographic views, so no OpenGL is needed.
+(``mroi_plugin.synthetic.standin``); with ``--model`` any SMPL-format ``.pkl``/``.npz``
+(real SMPL files too). The views are drawn by the project's headless z-buffer renderer
+(``mroi_plugin.visualization.render_mesh``) from a distant camera, so no OpenGL is needed.
 """
 import argparse
 import os
@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from mroi_plugin.geometry import axis_angle_to_rotmat, rotmat_to_axis_angle  # noqa: E402
+from mroi_plugin.visualization import render_mesh  # noqa: E402
 
 # Camera frames (right, up, towards the viewer) of the orthographic views, in model axes
 # (y up, the body facing +z): 'front' looks at the face, 'side' at the body's right side.
@@ -27,7 +28,9 @@ VIEWS: Dict[str, Tuple[Tuple[float, float, float], ...]] = {
     'front': ((1., 0., 0.), (0., 1., 0.), (0., 0., 1.)),
     'side': ((0., 0., 1.), (0., 1., 0.), (-1., 0., 0.)),
 }
-LIGHT_DIR = np.array([-0.4, 0.6, 1.0])  # in camera axes: from the upper left, behind the viewer
+LIGHT_DIR = np.array([-0.4, 0.6, 1.0])  # in view axes: from the upper left, behind the viewer
+# Metres from the viewer to the model's origin: far enough for a near-orthographic view.
+VIEW_DISTANCE = 1000.0
 AMBIENT = 0.3
 BASE_COLOUR = np.array([0.80, 0.66, 0.55])  # RGB of the lit surface
 DEFAULT_OUT = 'docs/images/standin_smpl.png'
@@ -85,7 +88,11 @@ def rasterize(vertices: np.ndarray, faces: np.ndarray, view: str = 'front',
               pixel_size: float = 0.004, colour: np.ndarray = BASE_COLOUR,
               bounds: Optional[Tuple[float, float, float, float]] = None
               ) -> Tuple[np.ndarray, Tuple[float, float, float, float]]:
-    """Shaded orthographic image of a mesh with a depth buffer (correct where parts intersect).
+    """Shaded, near-orthographic image of a mesh, drawn by the project's z-buffer renderer.
+
+    The view is a pinhole camera ``VIEW_DISTANCE`` metres away with a focal length that
+    makes one pixel ``pixel_size`` metres at that distance: over a body's depth the scale
+    changes by about 0.1 %, an orthographic view for a figure.
 
     Args:
         vertices (np.ndarray): ``(V, 3)`` metres, model axes.
@@ -100,58 +107,31 @@ def rasterize(vertices: np.ndarray, faces: np.ndarray, view: str = 'front',
         tuple: RGBA image ``(H, W, 4)`` float in [0, 1] (transparent background) and the
         bounds it covers, for ``imshow(extent=...)``.
     """
-    right, up, towards = (np.asarray(v) for v in VIEWS[view])
-    cam = vertices @ np.stack([right, up, towards], axis=1)
+    right, up, towards = (np.asarray(v, dtype=np.float64) for v in VIEWS[view])
+    view_xyz = np.asarray(vertices, dtype=np.float64) @ np.stack([right, up, towards], axis=1)
     if bounds is None:
         margin = 0.03
-        bounds = (cam[:, 0].min() - margin, cam[:, 0].max() + margin,
-                  cam[:, 1].min() - margin, cam[:, 1].max() + margin)
+        bounds = (view_xyz[:, 0].min() - margin, view_xyz[:, 0].max() + margin,
+                  view_xyz[:, 1].min() - margin, view_xyz[:, 1].max() + margin)
     left, right_b, bottom, top = bounds
     width = int(np.ceil((right_b - left) / pixel_size))
     height = int(np.ceil((top - bottom) / pixel_size))
-    # Pixel coordinates: column = x, row = down from the top.
-    px = np.stack([(cam[:, 0] - left) / pixel_size, (top - cam[:, 1]) / pixel_size], axis=1)
-    tri_cam = cam[faces]
-    face_normals = np.cross(tri_cam[:, 1] - tri_cam[:, 0], tri_cam[:, 2] - tri_cam[:, 0])
-    # Smooth shading: area-weighted vertex normals, interpolated across each face.
-    vertex_normals = np.zeros_like(cam)
-    for k in range(3):
-        np.add.at(vertex_normals, faces[:, k], face_normals)
-    vertex_normals /= np.maximum(np.linalg.norm(vertex_normals, axis=1, keepdims=True), 1e-12)
-    depth = np.full((height, width), -np.inf)
-    normal_img = np.zeros((height, width, 3))
-    for f in np.flatnonzero(face_normals[:, 2] > 0):  # back faces are never visible
-        idx = faces[f]
-        p = px[idx]
-        c0, r0 = np.floor(p.min(axis=0)).astype(int)
-        c1, r1 = np.ceil(p.max(axis=0)).astype(int)
-        c0, r0, c1, r1 = max(c0, 0), max(r0, 0), min(c1, width - 1), min(r1, height - 1)
-        if c1 < c0 or r1 < r0:
-            continue
-        cols, rows = np.meshgrid(np.arange(c0, c1 + 1) + 0.5, np.arange(r0, r1 + 1) + 0.5)
-        (x0, y0), (x1, y1), (x2, y2) = p
-        det = (y1 - y2) * (x0 - x2) + (x2 - x1) * (y0 - y2)
-        if abs(det) < 1e-12:
-            continue
-        w0 = ((y1 - y2) * (cols - x2) + (x2 - x1) * (rows - y2)) / det
-        w1 = ((y2 - y0) * (cols - x2) + (x0 - x2) * (rows - y2)) / det
-        w2 = 1. - w0 - w1
-        inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0)
-        if not inside.any():
-            continue
-        z = w0 * cam[idx[0], 2] + w1 * cam[idx[1], 2] + w2 * cam[idx[2], 2]
-        rr, cc = rows[inside].astype(int), cols[inside].astype(int)
-        nearer = z[inside] > depth[rr, cc]
-        rr, cc = rr[nearer], cc[nearer]
-        depth[rr, cc] = z[inside][nearer]
-        wts = np.stack([w0[inside][nearer], w1[inside][nearer], w2[inside][nearer]], axis=1)
-        normal_img[rr, cc] = wts @ vertex_normals[idx]
-    normal_img /= np.maximum(np.linalg.norm(normal_img, axis=-1, keepdims=True), 1e-12)
-    light = LIGHT_DIR / np.linalg.norm(LIGHT_DIR)
-    shade = AMBIENT + (1 - AMBIENT) * np.clip(normal_img @ light, 0., 1.)
+    # The renderer's camera frame is x right, y down, z forward (away from the viewer): a
+    # proper rotation of the view axes, so outward faces stay outward.
+    camera = np.stack([view_xyz[:, 0], -view_xyz[:, 1], VIEW_DISTANCE - view_xyz[:, 2]], axis=1)
+    focal = VIEW_DISTANCE / pixel_size
+    # The renderer's pixel (u, v) has its centre at (u, v); the figure's extent starts at the
+    # edge of pixel 0, half a pixel before its centre.
+    principal = (-left / pixel_size - 0.5, top / pixel_size - 0.5)
+    light = LIGHT_DIR * np.array([1.0, -1.0, -1.0])
+    bgr = np.asarray(colour, dtype=np.float64)[::-1] * 255.0
+    rendered, mask = render_mesh(
+        np.zeros((height, width, 3), np.uint8), camera, np.asarray(faces), focal, principal,
+        color=bgr, light_direction=light, ambient=AMBIENT, diffuse=1.0 - AMBIENT,
+        cull_backfaces=True)
     image = np.zeros((height, width, 4))
-    image[..., :3] = np.clip(shade[..., None] * colour, 0., 1.)
-    image[..., 3] = np.isfinite(depth)
+    image[..., :3] = rendered[..., ::-1] / 255.0
+    image[..., 3] = mask
     return image, bounds
 
 
@@ -213,7 +193,7 @@ def main() -> None:
         model, path = load_smpl_model_data(args.model, args.gender)
         title = f'{osp.basename(path)}'
     else:
-        from mroi_plugin.body_models.standin import make_standin_smpl
+        from mroi_plugin.synthetic.standin import make_standin_smpl
         model = make_standin_smpl(seed=args.seed, gender=args.gender)
         title = (f'licence-free stand-in body model ({args.gender}, seed {args.seed}; '
                  'SMPL format, not SMPL)')

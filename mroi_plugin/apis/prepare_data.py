@@ -58,7 +58,7 @@ def _prepare_standin(out_dir: str, seed: int = 0) -> None:
     if not _is_writer():
         _wait_for(marker)
         return
-    from mroi_plugin.body_models.standin import write_standin_smpl
+    from mroi_plugin.synthetic import write_standin_smpl
     print_log(f'Writing the licence-free stand-in body model to {out_dir}', logger='current')
     paths = write_standin_smpl(out_dir, seed=seed)
     with open(marker, 'w') as f:
@@ -98,7 +98,7 @@ def _write_mean_params(out_dir: str, crop_box: dict, overwrite: bool = False) ->
 
 def _prepare_synthetic(out_dir: str, body_model_dir: str, crop_box: dict, **kwargs) -> None:
     marker = osp.join(out_dir, _MARKER)
-    from mroi_plugin.datasets.synthetic import DATA_VERSION, generate_synthetic_dataset
+    from mroi_plugin.synthetic import DATA_VERSION, generate_synthetic_dataset
 
     # Compare as the marker stores them: JSON has no tuples, so (320, 240) reads back as
     # [320, 240] and would otherwise look like a change and regenerate the data every run.

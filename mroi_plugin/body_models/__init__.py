@@ -19,13 +19,11 @@ from .model_io import (
     validate_smpl_model_data,
 )
 from .smpl import SMPL, GenderedSMPL
-from .standin import make_standin_h36m_regressor, make_standin_smpl, write_standin_smpl
 
 __all__ = [
     'SMPL', 'GenderedSMPL', 'BodyModelFileError', 'load_smpl_model_data',
     'load_pickle_without_chumpy', 'resolve_smpl_model_file', 'validate_smpl_model_data',
     'load_joint_regressor', 'convert_keypoints', 'get_flip_indices', 'get_flip_pairs',
     'get_keypoint_conventions', 'get_keypoint_index', 'get_keypoint_names', 'get_keypoint_num',
-    'get_mapping', 'register_keypoint_convention', 'make_standin_smpl',
-    'make_standin_h36m_regressor', 'write_standin_smpl'
+    'get_mapping', 'register_keypoint_convention'
 ]

@@ -71,7 +71,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .keypoint_conventions import H36M_17_KEYPOINTS
+from mroi_plugin.body_models.keypoint_conventions import H36M_17_KEYPOINTS
 
 __all__ = [
     'STANDIN_GENDERS', 'STANDIN_SHAPE_DIRECTIONS', 'STANDIN_FILE_NAMES',

@@ -43,8 +43,8 @@ def tiny_cfg(body_dir: Path, widths=(8, 16, 32, 64)) -> Config:
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory) -> dict:
-    from mroi_plugin.body_models.standin import write_standin_smpl
-    from mroi_plugin.datasets.synthetic import generate_synthetic_dataset
+    from mroi_plugin.synthetic import generate_synthetic_dataset
+    from mroi_plugin.synthetic.standin import write_standin_smpl
     root = tmp_path_factory.mktemp('inference')
     write_standin_smpl(str(root / 'body_models'), seed=0)
     generate_synthetic_dataset(

@@ -253,7 +253,7 @@ def test_gendered_smpl_routes_each_sample(tmp_path, make_arrays, write):
 
 @pytest.mark.slow  # generating the stand-in takes seconds
 def test_loads_the_standin_model_when_available(tmp_path, write):
-    standin = pytest.importorskip('mroi_plugin.body_models.standin')
+    standin = pytest.importorskip('mroi_plugin.synthetic.standin')
     arrays = standin.make_standin_smpl(seed=0, gender='neutral')
     model = SMPL(write(tmp_path / 'SMPL_NEUTRAL.npz', arrays))
     out = model(*zeros_input(1))

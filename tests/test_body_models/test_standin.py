@@ -1,4 +1,4 @@
-"""The licence-free stand-in SMPL-format body model (mroi_plugin.body_models.standin)."""
+"""The licence-free stand-in SMPL-format body model (mroi_plugin.synthetic.standin)."""
 import importlib.util
 import os.path as osp
 import pickle
@@ -12,14 +12,14 @@ import pytest
 import torch
 
 from mroi_plugin.body_models.keypoint_conventions import H36M_17_KEYPOINTS
-from mroi_plugin.body_models.standin import (
+from mroi_plugin.geometry import axis_angle_to_rotmat
+from mroi_plugin.synthetic.standin import (
     STANDIN_FILE_NAMES,
     STANDIN_H36M_REGRESSOR_NAME,
     make_standin_h36m_regressor,
     make_standin_smpl,
     write_standin_smpl,
 )
-from mroi_plugin.geometry import axis_angle_to_rotmat
 
 smplx = pytest.importorskip('smplx')
 
@@ -363,7 +363,7 @@ def test_deterministic_for_a_seed() -> None:
 def test_landmarks_sit_at_smplx_vertex_ids(model: Dict[str, np.ndarray]) -> None:
     from smplx.vertex_ids import vertex_ids
 
-    from mroi_plugin.body_models.standin import SMPL_LANDMARK_VERTICES
+    from mroi_plugin.synthetic.standin import SMPL_LANDMARK_VERTICES
     assert SMPL_LANDMARK_VERTICES == vertex_ids['smplh']
     v, j = model['v_template'], model['J']
     lm = {name: v[idx] for name, idx in SMPL_LANDMARK_VERTICES.items()}

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from mroi_plugin.body_models import SMPL
-from mroi_plugin.body_models.standin import write_standin_smpl
 from mroi_plugin.datasets import HumanDataDataset, HumanDataError
 from mroi_plugin.datasets.root_joint import compute_root_joints
+from mroi_plugin.synthetic.standin import write_standin_smpl
 
 # pytest runs with --import-mode=importlib: put the shared helper on the path.
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))

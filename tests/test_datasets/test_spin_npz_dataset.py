@@ -194,9 +194,9 @@ def test_degenerate_crop_is_a_bad_sample(data, tmp_path):
 def test_h36m_protocol_reproduces_spins_eval(tmp_path):
     """A SPIN-layout H36M file: HMRMetric's MPJPE / PA-MPJPE equal SPIN eval.py's."""
     from mroi_plugin.body_models import SMPL
-    from mroi_plugin.body_models.standin import write_standin_smpl
     from mroi_plugin.evaluation import HMRMetric
     from mroi_plugin.geometry import similarity_procrustes
+    from mroi_plugin.synthetic.standin import write_standin_smpl
     body = tmp_path / 'body'
     files = write_standin_smpl(str(body), seed=0)
     regressor = torch.from_numpy(np.load(files['h36m_regressor'])).float()
@@ -249,7 +249,7 @@ def test_evaluation_runs_end_to_end(data, tmp_path):
     """A tiny CLIFF-style model evaluated on the SPIN-format 3DPW file with HMRMetric."""
     from mmengine.runner import Runner
 
-    from mroi_plugin.body_models.standin import write_standin_smpl
+    from mroi_plugin.synthetic.standin import write_standin_smpl
     from tests.tiny_configs import tiny_quickstart_config
     body = tmp_path / 'body'
     write_standin_smpl(str(body), seed=0)

@@ -17,9 +17,9 @@ from mroi_plugin.body_models import (
     get_keypoint_index,
     get_keypoint_names,
 )
-from mroi_plugin.body_models.standin import write_standin_smpl
 from mroi_plugin.datasets.root_joint import compute_root_joints
-from mroi_plugin.datasets.synthetic import (
+from mroi_plugin.geometry import axis_angle_to_rotmat
+from mroi_plugin.synthetic import (
     GENDERS,
     SyntheticOptions,
     generate_synthetic_dataset,
@@ -31,7 +31,7 @@ from mroi_plugin.datasets.synthetic import (
     sample_person_colors,
     sample_rng,
 )
-from mroi_plugin.geometry import axis_angle_to_rotmat
+from mroi_plugin.synthetic.standin import write_standin_smpl
 from mroi_plugin.visualization import rasterize_mesh, render_mesh, render_meshes
 
 IMAGE_SIZE = (160, 120)  # (W, H)

@@ -11,8 +11,8 @@ from tests.tiny_configs import tiny_quickstart_config
 @pytest.fixture(scope='session')
 def tiny_data(tmp_path_factory) -> Path:
     """Stand-in body model + 24 train / 8 test synthetic people at 160x120."""
-    from mroi_plugin.body_models.standin import write_standin_smpl
-    from mroi_plugin.datasets.synthetic import generate_synthetic_dataset
+    from mroi_plugin.synthetic import generate_synthetic_dataset
+    from mroi_plugin.synthetic.standin import write_standin_smpl
     root = tmp_path_factory.mktemp('tiny_data')
     write_standin_smpl(str(root / 'body_models'), seed=0)
     generate_synthetic_dataset(

@@ -36,7 +36,7 @@ MEAN_FULL = (0.15, 0.0, 40.0 / 3.0)
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory) -> Dict[str, str]:
-    from mroi_plugin.body_models.standin import write_standin_smpl
+    from mroi_plugin.synthetic.standin import write_standin_smpl
     root = tmp_path_factory.mktemp('camera_baselines')
     paths = write_standin_smpl(str(root / 'body_models'), seed=0)
     raw = make_human_data(num_samples=2, seed=0, camera='focal_length')

@@ -36,9 +36,9 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 from torch.nn.modules.conv import _ConvNd
 
-from mroi_plugin.body_models import standin as standin_module
-from mroi_plugin.body_models.standin import write_standin_smpl
 from mroi_plugin.registry import MODELS
+from mroi_plugin.synthetic import standin as standin_module
+from mroi_plugin.synthetic.standin import write_standin_smpl
 from mroi_plugin.utils import checkpoint_conversion as conversion_module
 from mroi_plugin.utils import register_all_modules
 from mroi_plugin.utils.checkpoint_conversion import (

@@ -53,8 +53,8 @@ def _save_random_checkpoint(cfg: Config, path: Path, seed: int = 0) -> dict:
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory) -> dict:
-    from mroi_plugin.body_models.standin import write_standin_smpl
-    from mroi_plugin.datasets.synthetic import generate_synthetic_dataset
+    from mroi_plugin.synthetic import generate_synthetic_dataset
+    from mroi_plugin.synthetic.standin import write_standin_smpl
     root = tmp_path_factory.mktemp('demo')
     write_standin_smpl(str(root / 'body_models'), seed=0)
     generate_synthetic_dataset(

@@ -60,8 +60,8 @@ def tool():
 @pytest.fixture(scope='module')
 def data(tmp_path_factory) -> dict:
     """Stand-in body, 3 test people, a config file and checkpoints (fitting and not)."""
-    from mroi_plugin.body_models.standin import write_standin_smpl
-    from mroi_plugin.datasets.synthetic import generate_synthetic_dataset
+    from mroi_plugin.synthetic import generate_synthetic_dataset
+    from mroi_plugin.synthetic.standin import write_standin_smpl
     root = tmp_path_factory.mktemp('test_tool')
     body = root / 'body_models'
     write_standin_smpl(str(body), seed=0)

@@ -8,7 +8,7 @@ from mroi_plugin.apis import prepare_data
 
 
 def test_writes_once_and_regenerates_when_the_arguments_change(tmp_path, monkeypatch):
-    import mroi_plugin.datasets.synthetic as synthetic
+    import mroi_plugin.synthetic as synthetic
     calls = []
 
     def fake_generate(out_dir, body_model_dir, **kwargs):
@@ -41,7 +41,7 @@ def test_writes_once_and_regenerates_when_the_arguments_change(tmp_path, monkeyp
 
 
 def test_a_folder_from_before_the_version_marker_is_rendered_again(tmp_path, monkeypatch):
-    import mroi_plugin.datasets.synthetic as synthetic
+    import mroi_plugin.synthetic as synthetic
     calls = []
     monkeypatch.setattr(synthetic, 'generate_synthetic_dataset',
                         lambda out_dir, body_model_dir, **kwargs: calls.append(kwargs))
@@ -64,7 +64,7 @@ def test_mean_params_follow_the_training_crop_box(tmp_path, monkeypatch):
     import os.path as osp
     import sys
 
-    import mroi_plugin.datasets.synthetic as synthetic
+    import mroi_plugin.synthetic as synthetic
     from mroi_plugin.datasets.mean_params import mean_params_crop_box
     sys.path.insert(0, osp.join(osp.dirname(osp.dirname(__file__)), 'test_datasets'))
     from humandata_factory import dump_human_data, make_human_data

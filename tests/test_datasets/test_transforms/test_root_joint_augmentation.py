@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from mroi_plugin.body_models import SMPL
-from mroi_plugin.body_models.standin import make_standin_smpl
 from mroi_plugin.datasets.transforms import MultiRoICrop, RandomFlipHMR
 from mroi_plugin.datasets.transforms.augmentation import mirror_smpl_transl
 from mroi_plugin.geometry import image_to_normalized_crop, perspective_projection
+from mroi_plugin.synthetic.standin import make_standin_smpl
 
 IMG_H, IMG_W = 240, 320
 FOCAL = 400.0
