@@ -5,6 +5,7 @@ through ``tools/dist_train.sh`` (torchrun) or ``tools/slurm_train.sh``, on GPU
 (NCCL) or CPU (gloo).
 """
 import argparse
+import sys
 from typing import Optional, Tuple
 
 from mmengine.config import Config
@@ -96,7 +97,10 @@ def build_config(args: argparse.Namespace) -> Tuple[Config, Optional[CheckpointS
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    cfg, resume_from = build_config(args)
+    try:
+        cfg, resume_from = build_config(args)
+    except ImportError as error:  # --tensorboard without the package
+        sys.exit(f'error: {error}')
     runner = build_runner(cfg, args.launcher)
     try:
         # A timed-out collective or a lost peer: one message naming the rank, exit 1.
