@@ -380,7 +380,7 @@ class MeshInferencer(BaseInferencer):
                 records.append(record)
             if pred_out_dir:
                 os.makedirs(pred_out_dir, exist_ok=True)
-                if not frame.get('video'):
+                if not frame.get('video') and frame['img'] is not None:
                     self._write_json(osp.join(pred_out_dir, f'{frame["name"]}.json'),
                                      self._frame_record(frame, persons))
                 if save_obj:
@@ -504,7 +504,8 @@ class MeshInferencer(BaseInferencer):
         Returns:
             dict: ``predictions`` (per frame, per person), ``visualization`` (per frame, the
             drawn image when ``return_vis``, else None), ``failures`` (``'input: message'``
-            for each unreadable input or frame, skipped) and ``names`` (per frame).
+            for each unreadable input or frame, skipped), ``names`` (per frame) and
+            ``videos`` (``path``, ``codec`` and ``frames`` of each video written).
 
         Raises:
             ValueError: An unknown argument, an empty folder, or bad boxes arguments.
@@ -518,7 +519,8 @@ class MeshInferencer(BaseInferencer):
             inputs) else None
         items = self._inputs_to_list(inputs)
         pre_kw['bboxes'] = self._box_source(pre_kw.get('bboxes'), len(items))
-        result: Dict[str, Any] = dict(predictions=[], visualization=[], failures=[], names=[])
+        result: Dict[str, Any] = dict(predictions=[], visualization=[], failures=[], names=[],
+                                      videos=[])
         images = [(name, candidates, item) for (name, candidates), item in zip(
             self._names(items, root), items) if not is_video(item)]
         if images:
@@ -617,8 +619,8 @@ class MeshInferencer(BaseInferencer):
             if writer is not None:
                 writer.close()
                 if writer.num_frames:
-                    print_log(f'{writer.path}: {writer.num_frames} frames, {writer.backend}',
-                              logger='current')
+                    result['videos'].append(dict(path=writer.path, codec=writer.backend,
+                                                 frames=writer.num_frames))
         if pred_out_dir and frames_json:
             os.makedirs(pred_out_dir, exist_ok=True)
             self._write_json(osp.join(pred_out_dir, f'{stem}.json'),

@@ -9,6 +9,7 @@ from mroi_plugin.visualization import (
     SIDE_VIEW_MARGIN,
     render_side_view,
     rotate_about_vertical,
+    side_by_side,
     side_view_camera,
 )
 
@@ -67,3 +68,33 @@ def test_labels_and_bad_framing():
     assert (empty == 255).all()
     with pytest.raises(ValueError, match='framing'):
         render_side_view([near], _FACES, framing='orbit', **kwargs)
+
+
+def test_side_view_rotation_is_a_quarter_turn_about_the_centre():
+    center = np.array([0.5, 0.2, 5.0])
+    points = center + np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 0.7, 0]])
+    mesh = np.concatenate([points, 2 * center - points])  # symmetric: the mean is the centre
+    turned = rotate_about_vertical([mesh])[0]
+    # +90 deg about y (down): x -> -z, z -> x; the vertical axis through the centre is fixed.
+    np.testing.assert_allclose(turned[0], center + [0, 0, -1.0], atol=1e-12)
+    np.testing.assert_allclose(turned[1], center + [-1.0, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(turned[2], points[2], atol=1e-12)
+    four = mesh
+    for _ in range(4):
+        four = rotate_about_vertical([four])[0]
+    np.testing.assert_allclose(four, mesh, atol=1e-12)
+
+
+def test_side_view_of_a_wall_seen_edge_on():
+    # A square facing the camera becomes, turned 90 degrees, a plane seen edge on: it covers
+    # almost no pixels, while unturned (angle 0) it covers its projected area.
+    square = np.array([[-0.5, -0.5, 4.0], [0.5, -0.5, 4.0], [0.5, 0.5, 4.0], [-0.5, 0.5, 4.0]])
+    faces = np.array([[0, 1, 2], [0, 2, 3]])
+    kwargs = dict(focal_length=200.0, principal_point=(80.0, 60.0), image_shape=(120, 160),
+                  framing='camera')
+    front = render_side_view([square], faces, angle_deg=0.0, **kwargs)
+    side = render_side_view([square], faces, **kwargs)
+    covered_front = (front != 255).any(axis=2).sum()
+    assert covered_front == pytest.approx(51 * 51, rel=0.1)  # 200 * 1 / 4 = 50 px side
+    assert (side != 255).any(axis=2).sum() < covered_front / 20
+    assert side_by_side(front, side).shape == (120, 320, 3)
