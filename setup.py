@@ -88,7 +88,9 @@ setup(
         # mmengine already depends on matplotlib; the plotting tools name it themselves.
         'plots': ['matplotlib'],
         'tensorboard': ['tensorboard'],
-        'tests': ['pytest', 'ruff', 'mypy'],
+        # ONNX export and its check (tools/deployment/pytorch2onnx.py, docs/deployment.md).
+        'onnx': ['onnx', 'onnxruntime'],
+        'tests': ['pytest', 'ruff', 'mypy', 'onnx', 'onnxruntime'],
     },
     entry_points={
         'console_scripts': [

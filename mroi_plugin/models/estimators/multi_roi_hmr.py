@@ -173,6 +173,28 @@ class MultiRoIHMR(BaseModel):
             return feats, feats
         return feats, self.contrastive_pooling(maps).view(shape)
 
+    def regress(self, feats: Tensor, bbox_info: Tensor, roi_centers: Tensor,
+                roi_sizes: Tensor) -> Dict[str, Tensor]:
+        """Neck and head: RoI features to SMPL and crop cameras, tensors only.
+
+        Args:
+            feats (Tensor): ``(B, N, D)`` pooled RoI features (:meth:`extract_feat`).
+            bbox_info (Tensor): ``(B, N, 3)`` per-RoI box information.
+            roi_centers (Tensor): ``(B, N, 2)`` RoI centres, pixels.
+            roi_sizes (Tensor): ``(B, N)`` RoI heights, pixels.
+
+        Returns:
+            dict[str, Tensor]: The head's outputs, among them ``pred_rotmat``
+            ``(B, 24, 3, 3)``, ``pred_betas`` ``(B, 10)`` and ``pred_cam_crop``
+            ``(B, N, 3)``.
+        """
+        if self.neck is not None:
+            roi_feats, shared_feat = self.neck(feats, bbox_info)
+        else:
+            roi_feats, shared_feat = feats, feats.mean(dim=1)
+        return self.head(roi_feats, shared_feat, bbox_info,
+                         relative_roi_layout(roi_centers, roi_sizes))
+
     def _predict_raw(self, inputs: Tensor, data_samples: Sequence[BaseDataElement],
                      contrastive: bool = False) -> Tuple[dict, dict]:
         """Run the network and the body model; returns (predictions, batch).
@@ -182,12 +204,7 @@ class MultiRoIHMR(BaseModel):
         batch = stack_data_samples(data_samples, _ROI_KEYS + _CAMERA_KEYS, inputs.device)
         feats, contrastive_feats = self._extract_feats(inputs, len(data_samples), contrastive,
                                                        data_samples)
-        if self.neck is not None:
-            roi_feats, shared_feat = self.neck(feats, batch['bbox_info'])
-        else:
-            roi_feats, shared_feat = feats, feats.mean(dim=1)
-        preds = self.head(roi_feats, shared_feat, batch['bbox_info'],
-                          relative_roi_layout(batch['roi_centers'], batch['roi_sizes']))
+        preds = self.regress(feats, batch['bbox_info'], batch['roi_centers'], batch['roi_sizes'])
         rotmat = preds['pred_rotmat']
         body = self.body_model(
             betas=preds['pred_betas'], body_pose=rotmat[:, 1:], global_orient=rotmat[:, :1])
