@@ -7,11 +7,10 @@ import torch.nn.functional as F
 from mmcv.cnn.resnet import BasicBlock, Bottleneck, make_res_layer
 from mmengine.model import BaseModule
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mroi_plugin.registry import MODELS
 
-from .utils import check_pretrained_checkpoint
+from .utils import NormEvalMixin, check_pretrained_checkpoint
 
 __all__ = ['HRNet', 'HRModule']
 
@@ -141,7 +140,7 @@ class HRModule(nn.Module):
 
 
 @MODELS.register_module()
-class HRNet(BaseModule):
+class HRNet(NormEvalMixin, BaseModule):
     """HRNet backbone returning the 4 branch maps (W48: 48/96/192/384 channels).
 
     Structure and parameter/buffer names follow mmpose's ``HRNet`` so that mmpose's
@@ -321,12 +320,3 @@ class HRNet(BaseModule):
             ]
             feats = getattr(self, f'stage{k}')(feats)
         return tuple(feats)
-
-    def train(self, mode: bool = True) -> 'HRNet':
-        """Set train/eval mode, keeping BN layers in eval mode if ``norm_eval``."""
-        super().train(mode)
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self

@@ -6,11 +6,10 @@ import torch.nn as nn
 from mmcv.cnn import ResNet as MMCVResNet
 from mmengine.model import BaseModule
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mroi_plugin.registry import MODELS
 
-from .utils import check_pretrained_checkpoint
+from .utils import check_pretrained_checkpoint, freeze_batch_norm
 
 __all__ = ['ResNet']
 
@@ -150,7 +149,5 @@ class ResNet(MMCVResNet, BaseModule):
         nn.Module.train(self, mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
+            freeze_batch_norm(self)
         return self

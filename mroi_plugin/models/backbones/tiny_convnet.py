@@ -5,9 +5,10 @@ from typing import Optional, Sequence, Tuple, Union
 import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mroi_plugin.registry import MODELS
+
+from .utils import NormEvalMixin
 
 __all__ = ['TinyConvNet']
 
@@ -15,7 +16,7 @@ KERNEL_SIZE = 3
 
 
 @MODELS.register_module()
-class TinyConvNet(BaseModule):
+class TinyConvNet(NormEvalMixin, BaseModule):
     """Plain stack of conv-BN-ReLU stages; each stage halves the resolution.
 
     Stage i is one stride-2 3x3 conv to ``widths[i]`` channels followed by
@@ -103,12 +104,3 @@ class TinyConvNet(BaseModule):
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
-
-    def train(self, mode: bool = True) -> 'TinyConvNet':
-        """Set train/eval mode, keeping BN layers in eval mode if ``norm_eval``."""
-        super().train(mode)
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self

@@ -1,8 +1,11 @@
-"""Helpers shared by the backbones: checking a ``Pretrained`` init_cfg before loading."""
+"""Helpers shared by the backbones: ``norm_eval`` and checking a ``Pretrained`` init_cfg."""
 import os.path as osp
-from typing import List, Optional, Union
+from typing import Any, List, Optional, Union
 
-__all__ = ['check_pretrained_checkpoint']
+import torch.nn as nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+__all__ = ['check_pretrained_checkpoint', 'freeze_batch_norm', 'NormEvalMixin']
 
 # Checkpoint locations that mmengine resolves itself (downloads or remote storage); only
 # plain local paths can be checked for existence here.
@@ -45,3 +48,26 @@ def check_pretrained_checkpoint(init_cfg: Optional[Union[dict, List[dict]]], own
                 'not exist. Download it (see the README) and set '
                 'model.backbone.init_cfg.checkpoint to its local path, or set '
                 'model.backbone.init_cfg=None to start from random weights.')
+
+
+def freeze_batch_norm(module: nn.Module) -> None:
+    """Put every BatchNorm layer under ``module`` in eval mode (running statistics frozen)."""
+    for child in module.modules():
+        if isinstance(child, _BatchNorm):
+            child.eval()
+
+
+class NormEvalMixin:
+    """``train()`` that keeps the BatchNorm layers in eval mode when ``self.norm_eval``.
+
+    For a backbone ``class B(NormEvalMixin, BaseModule)`` that sets ``self.norm_eval``.
+    """
+
+    norm_eval: bool
+
+    def train(self, mode: bool = True) -> Any:
+        """Set train/eval mode, keeping BN layers in eval mode if ``norm_eval``."""
+        super().train(mode)  # type: ignore[misc]
+        if mode and self.norm_eval:
+            freeze_batch_norm(self)  # type: ignore[arg-type]
+        return self

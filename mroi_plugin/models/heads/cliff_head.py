@@ -4,7 +4,7 @@ from typing import Dict, Optional
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mroi_plugin.geometry import BBOX_INFO_CHANNELS, decode_crop_camera, encode_crop_camera
+from mroi_plugin.geometry import decode_crop_camera, encode_crop_camera
 from mroi_plugin.registry import MODELS
 from mroi_plugin.utils.typing_utils import OptConfigType
 
@@ -12,7 +12,7 @@ from .iterative_regressor import (
     DEFAULT_DROPOUT,
     DEFAULT_HIDDEN_CHANNELS,
     DEFAULT_NUM_ITERS,
-    IterativeRegressor,
+    bbox_info_regressor,
     check_head_inputs,
     head_outputs,
     load_mean_params,
@@ -66,17 +66,12 @@ class CliffHead(BaseModule):
         self.num_betas = num_betas
         self.scale_param = scale_param
         means = load_mean_params(mean_params, num_betas, scale_param)
-        self.regressor = IterativeRegressor(
+        settings = dict(num_iters=num_iters, hidden_channels=hidden_channels, dropout=dropout,
+                        act_cfg=act_cfg)
+        self.regressor = bbox_info_regressor(
             in_channels,
-            init_params=dict(
-                pose=means['pose'],
-                betas=means['shape'],
-                cam=encode_crop_camera(means['cam'], scale_param)),
-            cond_channels=BBOX_INFO_CHANNELS,
-            num_iters=num_iters,
-            hidden_channels=hidden_channels,
-            dropout=dropout,
-            act_cfg=act_cfg)
+            dict(pose=means['pose'], betas=means['shape'],
+                 cam=encode_crop_camera(means['cam'], scale_param)), settings)
 
     def forward(self,
                 roi_feats: Tensor,

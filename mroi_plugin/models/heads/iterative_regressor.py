@@ -1,7 +1,7 @@
 """Iterative error feedback regressor (HMR / SPIN / CLIFF) and its SMPL mean parameters."""
 import os
 import zipfile
-from typing import Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -10,12 +10,17 @@ from mmcv.cnn import build_activation_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mroi_plugin.geometry import DEFAULT_CROP_CAMERA, rot6d_to_rotmat, rotmat_to_rot6d
+from mroi_plugin.geometry import (
+    BBOX_INFO_CHANNELS,
+    DEFAULT_CROP_CAMERA,
+    rot6d_to_rotmat,
+    rotmat_to_rot6d,
+)
 from mroi_plugin.registry import MODELS
 from mroi_plugin.utils.typing_utils import OptConfigType
 
 __all__ = [
-    'IterativeRegressor', 'load_mean_params', 'default_mean_params',
+    'IterativeRegressor', 'bbox_info_regressor', 'load_mean_params', 'default_mean_params',
     'NUM_SMPL_JOINTS', 'ROT6D_CHANNELS', 'check_head_inputs'
 ]
 
@@ -236,6 +241,30 @@ class IterativeRegressor(BaseModule):
             hidden = self.layers(x)
             params = {name: value + self.decoders[name](hidden) for name, value in params.items()}
         return params
+
+
+def bbox_info_regressor(in_channels: int,
+                        init_params: Mapping[str, ArrayLike],
+                        settings: Mapping[str, Any],
+                        extra_cond_channels: int = 0) -> IterativeRegressor:
+    """The regressor of every head: an :class:`IterativeRegressor` conditioned on bbox_info.
+
+    Args:
+        in_channels (int): Size of the image feature.
+        init_params (Mapping[str, array-like]): Named outputs and their start values.
+        settings (Mapping[str, Any]): The head's regressor settings, any of ``num_iters``,
+            ``hidden_channels``, ``dropout`` and ``act_cfg``.
+        extra_cond_channels (int): Conditioning channels after the 3 of bbox_info (e.g. the
+            RoI layout). Defaults to 0.
+
+    Returns:
+        IterativeRegressor: The regressor, its parameters created in the usual order.
+    """
+    return IterativeRegressor(
+        in_channels,
+        init_params=init_params,
+        cond_channels=BBOX_INFO_CHANNELS + extra_cond_channels,
+        **settings)
 
 
 def check_head_inputs(head: str, in_channels: int, roi_feats: Tensor,

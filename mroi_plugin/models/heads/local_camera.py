@@ -9,7 +9,6 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mroi_plugin.geometry import (
-    BBOX_INFO_CHANNELS,
     DEFAULT_CROP_CAMERA,
     ROI_LAYOUT_CHANNELS,
     carry_crop_camera,
@@ -23,7 +22,7 @@ from .iterative_regressor import (
     DEFAULT_DROPOUT,
     DEFAULT_HIDDEN_CHANNELS,
     DEFAULT_NUM_ITERS,
-    IterativeRegressor,
+    bbox_info_regressor,
     check_head_inputs,
 )
 
@@ -99,16 +98,12 @@ class LocalCamera(BaseModule):
         self.scale_param = scale_param
         self.init_mode = init_mode
         self.layout_input = layout_input
-        self.regressor = IterativeRegressor(
-            in_channels,
-            init_params=dict(
-                cam=encode_crop_camera(torch.as_tensor(init_cam, dtype=torch.float32),
-                                       scale_param)),
-            cond_channels=BBOX_INFO_CHANNELS + (ROI_LAYOUT_CHANNELS if layout_input else 0),
-            num_iters=num_iters,
-            hidden_channels=hidden_channels,
-            dropout=dropout,
-            act_cfg=act_cfg)
+        start = encode_crop_camera(torch.as_tensor(init_cam, dtype=torch.float32), scale_param)
+        self.regressor = bbox_info_regressor(
+            in_channels, dict(cam=start),
+            dict(num_iters=num_iters, hidden_channels=hidden_channels, dropout=dropout,
+                 act_cfg=act_cfg),
+            extra_cond_channels=ROI_LAYOUT_CHANNELS if layout_input else 0)
 
     @property
     def needs_layout(self) -> bool:

@@ -7,7 +7,6 @@ from typing import Dict, Optional
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mroi_plugin.geometry import BBOX_INFO_CHANNELS
 from mroi_plugin.registry import MODELS
 from mroi_plugin.utils.typing_utils import OptConfigType
 
@@ -15,7 +14,7 @@ from .iterative_regressor import (
     DEFAULT_DROPOUT,
     DEFAULT_HIDDEN_CHANNELS,
     DEFAULT_NUM_ITERS,
-    IterativeRegressor,
+    bbox_info_regressor,
     check_head_inputs,
     head_outputs,
     load_mean_params,
@@ -74,20 +73,14 @@ class MultiRoIHead(BaseModule):
         camera_cfg = dict(camera_decoder)
         means = load_mean_params(mean_params, num_betas,
                                  camera_cfg.get('scale_param', 'linear'))
-        self.mesh_decoder = IterativeRegressor(
-            in_channels,
-            init_params=dict(pose=means['pose'], betas=means['shape']),
-            cond_channels=BBOX_INFO_CHANNELS,
-            num_iters=num_iters,
-            hidden_channels=hidden_channels,
-            dropout=dropout,
-            act_cfg=act_cfg)
+        settings = dict(num_iters=num_iters, hidden_channels=hidden_channels, dropout=dropout,
+                        act_cfg=act_cfg)
+        self.mesh_decoder = bbox_info_regressor(
+            in_channels, dict(pose=means['pose'], betas=means['shape']), settings)
         camera_cfg.setdefault('in_channels', in_channels)
         camera_cfg.setdefault('init_cam', means['cam'].tolist())
-        camera_cfg.setdefault('num_iters', num_iters)
-        camera_cfg.setdefault('hidden_channels', hidden_channels)
-        camera_cfg.setdefault('dropout', dropout)
-        camera_cfg.setdefault('act_cfg', act_cfg)
+        for key, value in settings.items():
+            camera_cfg.setdefault(key, value)
         self.camera_decoder = MODELS.build(camera_cfg)
 
     def forward(self,

@@ -133,3 +133,19 @@ def test_load_mean_params_errors_name_file_and_key(tmp_path):
                           cam=np.zeros(3))
     with pytest.raises(ValueError, match="'pose' has shape"):
         load_mean_params(bad_pose)
+
+
+def test_bbox_info_regressor_is_the_plain_regressor_conditioned_on_bbox_info():
+    from mroi_plugin.models.heads.iterative_regressor import bbox_info_regressor
+    settings = dict(num_iters=2, hidden_channels=32, dropout=0.2, act_cfg=dict(type='ReLU'))
+    init = dict(a=[1.0, 2.0], b=[0.5, -0.5, 0.0])
+    for extra in (0, 3):
+        torch.manual_seed(0)
+        built = bbox_info_regressor(DIM, init, settings, extra_cond_channels=extra)
+        # The same modules, in the same order, from the same random state.
+        expected = _regressor(cond_channels=3 + extra, **dict(settings, init_params=init))
+        assert built.cond_channels == 3 + extra and built.num_iters == 2
+        assert str(built) == str(expected)
+        for (name, value), (name2, value2) in zip(built.state_dict().items(),
+                                                  expected.state_dict().items()):
+            assert name == name2 and torch.equal(value, value2), name
