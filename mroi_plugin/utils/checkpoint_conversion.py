@@ -627,7 +627,7 @@ def model_state_shapes(
     body_model = model_cfg.get('body_model')
     with tempfile.TemporaryDirectory() as tmp:
         if body_model is not None and not osp.exists(str(body_model.get('model_path', ''))):
-            from mroi_plugin.synthetic import write_standin_smpl
+            from mroi_plugin.synthetic.standin import write_standin_smpl
             write_standin_smpl(tmp)
             notes.append(f"body model files '{body_model.get('model_path')}' not found: built "
                          'with the stand-in body model (checkpoints hold no body-model weights, '
