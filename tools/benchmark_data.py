@@ -28,7 +28,6 @@ the N-RoI pipeline. A loaded machine inflates even CPU time (shared caches, SMT 
 check the load lines.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 import tempfile
@@ -38,12 +37,14 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 import torch
-from mmengine.config import Config
 
 from mroi_plugin.registry import TRANSFORMS
 from mroi_plugin.utils import register_all_modules
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# tools/ is not a package: the shared helpers live in the sibling benchmark_model.py.
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import benchmark_model as bm  # noqa: E402
+
 DEFAULT_CONFIG = 'configs/mroi/mroi_r50.py'
 # The data pipeline's speed target: at least this many samples/s per worker (core) with 5 RoIs.
 TARGET_SAMPLES_PER_S = 200.0
@@ -92,23 +93,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def load_line() -> str:
-    """Machine load as ``uptime`` shows it, and the CPUs this process may use."""
-    try:
-        load = ', '.join(f'{v:.2f}' for v in os.getloadavg())
-    except OSError:
-        load = 'n/a'
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
-    return f'load average (1/5/15 min): {load}; CPUs: {cpus}'
-
-
-def resolve_path(path: str) -> str:
-    """``path`` as given if it exists, else relative to the repository root."""
-    if osp.exists(path) or osp.isabs(path):
-        return path
-    return osp.join(REPO_ROOT, path)
-
-
 def render_dataset(out_dir: str, num_samples: int, image_size: Sequence[int], seed: int,
                    workers: Optional[int]) -> str:
     """Write the stand-in body model and ``num_samples`` synthetic images; return the root."""
@@ -126,10 +110,7 @@ def render_dataset(out_dir: str, num_samples: int, image_size: Sequence[int], se
 def pipeline_configs(config: str, num_rois: int,
                      crop_size: Optional[Sequence[int]]) -> List[dict]:
     """The config's ``train_pipeline`` with ``MultiRoICrop(num_rois, crop_size)``."""
-    path = resolve_path(config)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'benchmark_data: config not found: {config}')
-    pipeline = Config.fromfile(path).get('train_pipeline')
+    pipeline = bm.load_config(config).get('train_pipeline')
     if not pipeline:
         raise ValueError(f'benchmark_data: {config} has no train_pipeline to time.')
     steps = []
@@ -277,7 +258,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     register_all_modules()
     torch.set_num_threads(1)
     cv2.setNumThreads(OPENCV_NUM_THREADS)
-    print(f'before: {load_line()}')
+    print(f'before: {bm.load_line()}')
     with tempfile.TemporaryDirectory(prefix='mroi_bench_data_') as tmp:
         data_root = args.data_root
         if data_root is None:
@@ -291,7 +272,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     print(f'single process, 1 thread, {args.warmup} warm-up + {args.repeats} timed passes '
           '(median pass)')
     print(format_report(runs, args.num_rois, args.target))
-    print(f'after: {load_line()}')
+    print(f'after: {bm.load_line()}')
     many, one = runs[args.num_rois]['cpu'], runs[1]['cpu']
     return dict(runs=runs,
                 ratio=many['samples_per_s'] / one['samples_per_s'],
