@@ -334,3 +334,25 @@ def test_hook_draws_augmented_samples_on_their_crop(setup):
             assert image.shape == (*CROP, 3) and tuple(image[0, 0]) == (30, 20, 10)  # RGB
         else:
             assert image.shape == (IMAGE_H, IMAGE_W, 3)
+
+
+def test_tensorboard_receives_the_validation_images(setup, tmp_path):
+    """The real backend (skipped without the optional tensorboard package)."""
+    pytest.importorskip('tensorboard')
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    runner_cfg = setup['cfg'].copy()
+    enable_tensorboard(runner_cfg)
+    runner_cfg.work_dir = str(tmp_path)
+    runner_cfg.experiment_name = f'vis_tb_{next(_RUN_IDS)}'
+    runner_cfg.visualizer.name = runner_cfg.experiment_name
+    runner_cfg.default_hooks.visualization = dict(type='HMRVisualizationHook', enable=True,
+                                                  interval=2)
+    runner = Runner.from_cfg(runner_cfg)
+    runner.val()
+    runner.visualizer.close()
+    events = EventAccumulator(str(Path(runner.log_dir) / 'vis_data'))
+    events.Reload()
+    images = events.Images('val_img')
+    assert [image.step for image in images] == [0, 2]  # batches 0 and 2 of 3 (interval 2)
+    assert (images[0].height, images[0].width) == (IMAGE_H, 2 * IMAGE_W)
+    assert 'hmr/mpjpe' in events.Tags()['scalars']
