@@ -13,8 +13,42 @@ from .utils import check_same_shape, select_valid, valid_sample_mask, zero_loss
 __all__ = ['SMPLPoseLoss', 'SMPLBetasLoss']
 
 
+class _MaskedMSELoss(nn.Module):
+    """What the SMPL parameter losses share: a weight and an MSE over available samples.
+
+    Args:
+        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+    """
+
+    def __init__(self, loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    def masked_mse(self, pred: Tensor, target: Tensor, valid: Optional[Tensor],
+                   sample_shape: torch.Size) -> Tensor:
+        """``loss_weight`` x the mean squared error over the samples ``valid`` marks.
+
+        Args:
+            pred (Tensor): ``(*S, ...)`` predictions.
+            target (Tensor): Targets of ``pred``'s shape.
+            valid (Tensor, optional): Per-sample availability, a prefix of ``S``;
+                ``> 0`` = available. Defaults to all.
+            sample_shape (torch.Size): ``S``.
+
+        Returns:
+            Tensor: Scalar; a graph-connected zero when no sample is available.
+        """
+        name = type(self).__name__
+        check_same_shape(pred, target, name)
+        mask = valid_sample_mask(valid, sample_shape, pred.device, name)
+        if not mask.any():
+            return zero_loss(pred)
+        pred, target = select_valid(mask, pred, target)
+        return self.loss_weight * ((pred - target)**2).mean()
+
+
 @MODELS.register_module()
-class SMPLPoseLoss(nn.Module):
+class SMPLPoseLoss(_MaskedMSELoss):
     """MSE between predicted rotation matrices and the ground-truth pose (SPIN/CLIFF).
 
     The ground truth may be axis-angle (converted with
@@ -26,10 +60,6 @@ class SMPLPoseLoss(nn.Module):
     Args:
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
     """
-
-    def __init__(self, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
 
     def forward(self, pred: Tensor, target: Tensor, valid: Optional[Tensor] = None) -> Tensor:
         """Compute the loss.
@@ -55,16 +85,11 @@ class SMPLPoseLoss(nn.Module):
             target = target.reshape(sample_shape + (num_joints, 3))
         if target.shape == sample_shape + (num_joints, 3):
             target = axis_angle_to_rotmat(target)
-        check_same_shape(pred, target, name)
-        mask = valid_sample_mask(valid, sample_shape, pred.device, name)
-        if not mask.any():
-            return zero_loss(pred)
-        pred, target = select_valid(mask, pred, target)
-        return self.loss_weight * ((pred - target)**2).mean()
+        return self.masked_mse(pred, target, valid, sample_shape)
 
 
 @MODELS.register_module()
-class SMPLBetasLoss(nn.Module):
+class SMPLBetasLoss(_MaskedMSELoss):
     """MSE on SMPL shape coefficients, masked by per-sample availability.
 
     ``loss = loss_weight * sum_{valid s, k} (beta_pred - beta_gt)^2 / (S_valid K)``.
@@ -72,10 +97,6 @@ class SMPLBetasLoss(nn.Module):
     Args:
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
     """
-
-    def __init__(self, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
 
     def forward(self, pred: Tensor, target: Tensor, valid: Optional[Tensor] = None) -> Tensor:
         """Compute the loss.
@@ -89,11 +110,5 @@ class SMPLBetasLoss(nn.Module):
         Returns:
             Tensor: Scalar; a graph-connected zero when no sample is available.
         """
-        name = type(self).__name__
         target = torch.as_tensor(target).to(pred)
-        check_same_shape(pred, target, name)
-        mask = valid_sample_mask(valid, pred.shape[:-1], pred.device, name)
-        if not mask.any():
-            return zero_loss(pred)
-        pred, target = select_valid(mask, pred, target)
-        return self.loss_weight * ((pred - target)**2).mean()
+        return self.masked_mse(pred, target, valid, pred.shape[:-1])
