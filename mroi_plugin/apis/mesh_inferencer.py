@@ -56,7 +56,7 @@ from .smoothing import PersonSmoother
 from .tracking import PersonTracker
 from .video_io import VIDEO_EXTENSIONS, VideoWriter, iter_video, probe_video
 
-__all__ = ['MeshInferencer', 'IMAGE_EXTENSIONS']
+__all__ = ['MeshInferencer', 'draw_people', 'IMAGE_EXTENSIONS']
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 #: Person fields of the JSON predictions (the vertices only on request).
@@ -107,6 +107,65 @@ def is_video(path: Any) -> bool:
     """Whether ``path`` is a file name with a video extension."""
     return isinstance(path, (str, os.PathLike)) and os.fspath(path).lower().endswith(
         VIDEO_EXTENSIONS)
+
+
+def _draw_boxes(image: np.ndarray, people: Sequence[Dict[str, Any]],
+                colors: Sequence[Sequence[int]], drawer: HMRVisualizer) -> np.ndarray:
+    """Each person's box, labelled ``#track_id score``, in its darkened mesh colour."""
+    labels = []
+    for person in people:
+        parts = [] if person.get('track_id') is None else [f'#{person["track_id"]}']
+        if person.get('score') is not None:
+            parts.append(f'{person["score"]:.2f}')
+        labels.append(' '.join(parts))
+    # HMRVisualizer draws on RGB images; these are BGR.
+    rgb_colors = [tuple(int(c * _BOX_SHADE) for c in color[::-1]) for color in colors]
+    drawer.set_image(image[..., ::-1])
+    drawer.draw_person_boxes(np.stack([np.asarray(p['bbox'])[:4] for p in people]),
+                             colors=rgb_colors, labels=labels)
+    return np.ascontiguousarray(drawer.get_image()[..., ::-1])
+
+
+def draw_people(img: np.ndarray,
+                people: Sequence[Dict[str, Any]],
+                faces: np.ndarray,
+                draw_bbox: bool = True,
+                side_view: bool = True,
+                focal_length: Optional[float] = None,
+                box_drawer: Optional[HMRVisualizer] = None) -> np.ndarray:
+    """The overlay of ``people`` on ``img`` (boxes drawn) and, right of it, the side view.
+
+    Args:
+        img (np.ndarray): ``(H, W, 3)`` uint8 BGR.
+        people (Sequence[dict]): :func:`~mroi_plugin.apis.inference_mesh` dicts (``vertices``,
+            ``focal_length``, ``principal_point``, ``bbox``, ``score``; ``track_id`` picks the
+            colour when present, else the index).
+        faces (np.ndarray): ``(F, 3)`` mesh faces.
+        draw_bbox (bool): Draw the boxes with their scores (and track ids).
+        side_view (bool): Append the side view (:func:`render_side_view`).
+        focal_length (float, optional): Pixels, for a frame without people (no camera).
+        box_drawer (HMRVisualizer, optional): Reused between calls; made when None.
+
+    Returns:
+        np.ndarray: ``(H, W, 3)`` or ``(H, 2 W, 3)`` uint8 BGR.
+    """
+    height, width = img.shape[:2]
+    if people:
+        focal, principal = people[0]['focal_length'], people[0]['principal_point']
+    else:
+        focal = focal_length or estimate_focal_length(float(width), float(height))
+        principal = default_principal_point(float(width), float(height))
+    colors = [MESH_PALETTE[person.get('track_id', index) % len(MESH_PALETTE)]
+              for index, person in enumerate(people)]
+    vertices = [person['vertices'] for person in people]
+    overlay = render_overlay(img, vertices, faces, focal, principal, colors=colors)
+    if draw_bbox and people:
+        overlay = _draw_boxes(overlay, people, colors,
+                              box_drawer or HMRVisualizer(name=f'draw_people_{id(img)}'))
+    if not side_view:
+        return overlay
+    side = render_side_view(vertices, faces, focal, principal, (height, width), colors=colors)
+    return side_by_side(overlay, side)
 
 
 def _jsonable(value: Any) -> Any:
@@ -415,42 +474,11 @@ class MeshInferencer(BaseInferencer):
 
     def render(self, img: np.ndarray, people: Sequence[Dict[str, Any]], draw_bbox: bool = True,
                side_view: bool = True, focal_length: Optional[float] = None) -> np.ndarray:
-        """The overlay of ``people`` on ``img`` (boxes drawn) and, right of it, the side view."""
-        height, width = img.shape[:2]
-        if people:
-            focal, principal = people[0]['focal_length'], people[0]['principal_point']
-        else:
-            focal = focal_length or estimate_focal_length(float(width), float(height))
-            principal = default_principal_point(float(width), float(height))
-        colors = [MESH_PALETTE[person.get('track_id', index) % len(MESH_PALETTE)]
-                  for index, person in enumerate(people)]
-        vertices = [person['vertices'] for person in people]
-        overlay = render_overlay(img, vertices, self.faces, focal, principal, colors=colors)
-        if draw_bbox and people:
-            overlay = self._draw_boxes(overlay, people, colors)
-        if not side_view:
-            return overlay
-        side = render_side_view(vertices, self.faces, focal, principal, (height, width),
-                                colors=colors)
-        return side_by_side(overlay, side)
-
-    def _draw_boxes(self, image: np.ndarray, people: Sequence[Dict[str, Any]],
-                    colors: Sequence[Sequence[int]]) -> np.ndarray:
-        """Each person's box, labelled ``#track_id score``, in its darkened mesh colour."""
+        """:func:`draw_people` with this model's faces."""
         if self._box_drawer is None:
             self._box_drawer = HMRVisualizer(name=f'mesh_inferencer_{id(self)}')
-        labels = []
-        for person in people:
-            parts = [] if person.get('track_id') is None else [f'#{person["track_id"]}']
-            if person.get('score') is not None:
-                parts.append(f'{person["score"]:.2f}')
-            labels.append(' '.join(parts))
-        # HMRVisualizer draws on RGB images; the inferencer's images are BGR.
-        rgb_colors = [tuple(int(c * _BOX_SHADE) for c in color[::-1]) for color in colors]
-        self._box_drawer.set_image(image[..., ::-1])
-        self._box_drawer.draw_person_boxes(np.stack([p['bbox'][:4] for p in people]),
-                                           colors=rgb_colors, labels=labels)
-        return np.ascontiguousarray(self._box_drawer.get_image()[..., ::-1])
+        return draw_people(img, people, self.faces, draw_bbox=draw_bbox, side_view=side_view,
+                           focal_length=focal_length, box_drawer=self._box_drawer)
 
     def _smooth(self, smoother: PersonSmoother, persons: List[Dict[str, Any]]) -> None:
         """Filter pose, shape and camera per track and pose the body again."""
