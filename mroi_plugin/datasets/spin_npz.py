@@ -75,8 +75,8 @@ SPIN_SCALE_PX = 200.0
 SPIN_24_TO_H36M_17 = (14, 3, 4, 5, 2, 1, 0, 16, 12, 17, 18, 9, 10, 11, 8, 7, 6)
 
 _REQUIRED = ('imgname', 'center', 'scale')
-# Per-sample shape of every key read (None: any), for a message in SPIN's own terms.
-_SHAPES: Dict[str, Tuple[Optional[tuple], ...]] = {
+# Allowed per-sample shapes of every key read, for a message in SPIN's own terms.
+_SHAPES: Dict[str, Tuple[tuple, ...]] = {
     'imgname': ((), ),
     'center': ((2, ), ),
     'scale': ((), (1, )),

@@ -124,7 +124,8 @@ class HMRExportModule(nn.Module):
         images = (images - preprocessor.mean) / preprocessor.std
         feats = self.model.extract_feat(images, num_people)
         preds = self.model.regress(feats, bbox_info, roi_centers, roi_sizes)
-        outputs = (preds['pred_rotmat'], preds['pred_betas'], preds['pred_cam_crop'])
+        outputs: Tuple[Tensor, ...] = (preds['pred_rotmat'], preds['pred_betas'],
+                                       preds['pred_cam_crop'])
         if self.with_body_model:
             rotmat = preds['pred_rotmat']
             body = self.model.body_model(betas=preds['pred_betas'], body_pose=rotmat[:, 1:],
