@@ -307,9 +307,12 @@ class GenderedSMPL(nn.Module):
         genders (Sequence[str]): Which genders to load. Defaults to all three.
         num_betas, keypoint_convention, extra_joint_regressors, use_vertex_keypoints:
             as for :class:`SMPL`, shared by all genders.
+        lazy (bool): Load a gender's model when a sample of that gender first needs it
+            (evaluation: 3DPW has no neutral ground truth) instead of all at once. Defaults
+            to False.
 
     Attributes:
-        models (nn.ModuleDict): ``{gender: SMPL}``.
+        models (nn.ModuleDict): ``{gender: SMPL}``, the models loaded so far.
         faces (np.ndarray): ``(F, 3)`` int64 (all genders share SMPL's topology).
     """
 
@@ -319,26 +322,51 @@ class GenderedSMPL(nn.Module):
                  num_betas: int = 10,
                  keypoint_convention: str = 'smpl_24',
                  extra_joint_regressors: Optional[Mapping[str, PathLike]] = None,
-                 use_vertex_keypoints: bool = False) -> None:
+                 use_vertex_keypoints: bool = False,
+                 lazy: bool = False) -> None:
         super().__init__()
         if not genders:
             raise ValueError('GenderedSMPL: genders must name at least one of '
                              f'{SMPL_GENDERS}.')
-        models = {}
-        for gender in genders:
-            if isinstance(model_path, Mapping):
-                if gender not in model_path:
+        self.genders = list(genders)
+        self._model_path = model_path
+        self._settings = (num_betas, keypoint_convention, extra_joint_regressors,
+                          use_vertex_keypoints)
+        self.models = nn.ModuleDict()
+        if not lazy:
+            for gender in self.genders:
+                self.model(gender)
+
+    def model(self, gender: str) -> SMPL:
+        """The SMPL model of ``gender`` (a loaded name), loading it on first use.
+
+        Raises:
+            ValueError: ``model_path`` is a mapping without a file for ``gender``.
+            FileNotFoundError: the model file is missing.
+        """
+        if gender not in self.models:
+            path = self._model_path
+            if isinstance(path, Mapping):
+                if gender not in path:
                     raise ValueError(f"GenderedSMPL: model_path has no file for gender "
-                                     f"'{gender}'; it has {sorted(model_path)}.")
-                path = model_path[gender]
-            else:
-                path = model_path
-            models[gender] = SMPL(path, gender, num_betas, keypoint_convention,
-                                  extra_joint_regressors, use_vertex_keypoints)
-        self.models = nn.ModuleDict(models)
-        first = next(iter(self.models.values()))
-        self.faces: np.ndarray = first.faces
-        self.keypoint_names = first.keypoint_names
+                                     f"'{gender}'; it has {sorted(path)}.")
+                path = path[gender]
+            try:
+                self.models[gender] = SMPL(path, gender, *self._settings)
+            except FileNotFoundError as err:
+                raise FileNotFoundError(
+                    f'GenderedSMPL: a sample needs the {gender} SMPL model: {err}') from err
+        return self.models[gender]
+
+    @property
+    def faces(self) -> np.ndarray:
+        """``(F, 3)`` int64 triangles (all genders share SMPL's topology)."""
+        return self.model(self.genders[0]).faces
+
+    @property
+    def keypoint_names(self) -> List[str]:
+        """The keypoint names of every gender's output."""
+        return self.model(self.genders[0]).keypoint_names
 
     def forward(self,
                 betas: ArrayOrTensor,
@@ -362,15 +390,18 @@ class GenderedSMPL(nn.Module):
         batch_size = int(np.shape(betas)[0])
         if genders is None:
             genders = ['neutral'] * batch_size
-        genders = _normalise_genders(genders, batch_size, list(self.models))
+        genders = _normalise_genders(genders, batch_size, self.genders)
         result: Dict[str, Tensor] = {}
         for gender in dict.fromkeys(genders):
             rows = [i for i, g in enumerate(genders) if g == gender]
-            model = self.models[gender]
+            model = self.model(gender)
+            if torch.is_tensor(betas):
+                model.to(betas.device)  # a model loaded by this call starts on the CPU
             index = torch.as_tensor(rows, dtype=torch.long)
             out = model(
-                _take(betas, index), _take(body_pose, index), _take(global_orient, index),
-                None if transl is None else _take(transl, index))
+                betas=_take(betas, index), body_pose=_take(body_pose, index),
+                global_orient=_take(global_orient, index),
+                transl=None if transl is None else _take(transl, index))
             for key, value in out.items():
                 if key == 'keypoints_mask':
                     result[key] = value

@@ -12,7 +12,12 @@ from mmengine.fileio import dump
 from mmengine.logging import MMLogger
 from torch import Tensor
 
-from mroi_plugin.body_models import SMPL, get_keypoint_names, get_mapping, load_joint_regressor
+from mroi_plugin.body_models import (
+    GenderedSMPL,
+    get_keypoint_names,
+    get_mapping,
+    load_joint_regressor,
+)
 from mroi_plugin.body_models.smpl import GENDER_ALIASES
 from mroi_plugin.geometry import cam_full_to_crop, similarity_procrustes
 from mroi_plugin.registry import METRICS
@@ -197,26 +202,12 @@ class HMRMetric(BaseMetric):
             'set pelvis_joint to one of its joints.')[0])
         self.regressor = torch.from_numpy(
             load_joint_regressor(joint_regressor, num_joints=len(self.regressor_names)))
-        # Ground-truth body models, built on first use: 3DPW needs male and female only.
-        self._body_models: Dict[str, SMPL] = {}
+        # Ground-truth body models, each loaded on first use: 3DPW needs male and female only.
+        self._gt_body_model = None if body_model_dir is None else GenderedSMPL(
+            body_model_dir, num_betas=num_betas, lazy=True)
         self._gt_index_cache: Dict[str, Tuple[Tensor, int]] = {}
 
     # ------------------------------------------------------------------ helpers
-    def _body_model(self, gender: str, device: torch.device) -> SMPL:
-        if gender not in self._body_models:
-            path = self.body_model_dir
-            if isinstance(path, Mapping):
-                if gender not in path:
-                    raise ValueError(f"HMRMetric: body_model_dir has no model for gender "
-                                     f"'{gender}' (it has {sorted(path)}); add one.")
-                path = path[gender]
-            try:
-                self._body_models[gender] = SMPL(path, gender=gender, num_betas=self.num_betas)
-            except FileNotFoundError as err:
-                raise FileNotFoundError(
-                    f"HMRMetric: the ground truth needs the {gender} SMPL model: {err}") from err
-        return self._body_models[gender].to(device)
-
     def _gt_keypoint_index(self) -> Tuple[Tensor, int]:
         """Indices of ``joint_set`` and of the pelvis in the ground-truth ``keypoints3d``."""
         convention = self.gt_keypoint_convention or (self.dataset_meta or {}).get(
@@ -265,22 +256,15 @@ class HMRMetric(BaseMetric):
     def _gt_vertices(self, samples: Sequence[Mapping[str, Any]], rows: List[int],
                      genders: List[str], device: torch.device) -> Tensor:
         """``(len(rows), V, 3)`` float64 ground-truth meshes, one SMPL forward per gender."""
-        out: Optional[Tensor] = None
-        for gender in dict.fromkeys(genders):
-            group = [i for i, g in enumerate(genders) if g == gender]
-            params = {
-                key: torch.stack([
-                    torch.as_tensor(samples[rows[i]][key]).to(device, torch.float32)
-                    for i in group]).reshape(len(group), -1)
-                for key in _SMPL_GT_KEYS}
-            vertices = self._body_model(gender, device)(
-                betas=params['smpl_betas'], body_pose=params['smpl_body_pose'],
-                global_orient=params['smpl_global_orient'])['vertices'].double()
-            if out is None:
-                out = vertices.new_zeros((len(rows), ) + tuple(vertices.shape[1:]))
-            out[torch.as_tensor(group, device=device)] = vertices
-        assert out is not None
-        return out
+        params = {
+            key: torch.stack([
+                torch.as_tensor(samples[row][key]).to(device, torch.float32) for row in rows
+            ]).reshape(len(rows), -1)
+            for key in _SMPL_GT_KEYS}
+        assert self._gt_body_model is not None  # gt_source='smpl' requires body_model_dir
+        return self._gt_body_model(
+            betas=params['smpl_betas'], body_pose=params['smpl_body_pose'],
+            global_orient=params['smpl_global_orient'], genders=genders)['vertices'].double()
 
     # ------------------------------------------------------------------ process
     @torch.no_grad()

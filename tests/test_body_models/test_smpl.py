@@ -262,3 +262,21 @@ def test_loads_the_standin_model_when_available(tmp_path, write):
     np.testing.assert_allclose(out['joints'][0].numpy(),
                                np.asarray(arrays['J_regressor'], dtype=np.float64) @ template,
                                atol=ATOL)
+
+
+def test_lazy_gendered_smpl_loads_only_the_genders_it_meets(tmp_path, make_arrays, write):
+    for seed, gender in enumerate(('NEUTRAL', 'MALE', 'FEMALE')):
+        write(tmp_path / f'SMPL_{gender}.npz', make_arrays(seed))
+    eager = GenderedSMPL(tmp_path)
+    lazy = GenderedSMPL(tmp_path, lazy=True)
+    assert set(eager.models) == {'neutral', 'male', 'female'} and not set(lazy.models)
+    rng = np.random.default_rng(4)
+    betas, pose, orient = (torch.tensor(rng.normal(size=s), dtype=torch.float32)
+                           for s in [(3, 10), (3, 69), (3, 3)])
+    out = lazy(betas, pose, orient, genders=['f', 'female', 'F'])
+    assert set(lazy.models) == {'female'}
+    torch.testing.assert_close(out['vertices'],
+                               eager(betas, pose, orient, genders=['f'] * 3)['vertices'])
+    missing = GenderedSMPL({'female': tmp_path / 'SMPL_FEMALE.npz'}, lazy=True)
+    with pytest.raises(ValueError, match="no file for gender 'male'"):
+        missing(betas, pose, orient, genders=['f', 'm', 'f'])

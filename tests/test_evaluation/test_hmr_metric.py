@@ -259,7 +259,7 @@ def test_female_sample_uses_the_female_model(model_dir, models):
     expected = ((male_mesh - pelvis_m) - (female_mesh - pelvis_f)).norm(dim=-1).mean() * 1000
     assert by_idx[2]['pve'] == pytest.approx(float(expected), rel=1e-4)
     assert by_idx[2]['pve'] > 10.
-    assert set(metric._body_models) == {'female'}
+    assert set(metric._gt_body_model.models) == {'female'}
 
 
 def test_gt_forward_is_batched_per_gender(model_dir, models):
@@ -268,7 +268,7 @@ def test_gt_forward_is_batched_per_gender(model_dir, models):
     samples = [_smpl_sample(models, g, seed=20 + i, sample_idx=i) for i, g in enumerate(genders)]
     calls: Dict[str, List[int]] = {}
     for gender in ('female', 'male'):
-        model = metric._body_model(gender, torch.device('cpu'))
+        model = metric._gt_body_model.model(gender)
         model.register_forward_hook(
             lambda module, args, kwargs, out, g=gender: calls.setdefault(g, []).append(
                 kwargs['betas'].shape[0]), with_kwargs=True)
