@@ -135,6 +135,30 @@ def test_pipeline_crops_the_files_box_with_cliffs_bbox_info(data):
                 assert values[-1] == pytest.approx(last, abs=0.51)
 
 
+def test_cliff_crop_mode_cuts_cliffs_window_of_the_files_box(data):
+    """CLIFF's crop(): integer window [round(c - w/2), round(c + w/2)) of the box, resized."""
+    arrays = data['arrays']
+    crop_h, crop_w = 64, 48
+    dataset = _dataset(data['root'], pipeline=[
+        dict(type='LoadImage'),
+        dict(type='MultiRoICrop', num_rois=1, crop_size=(crop_h, crop_w), crop_mode='cliff'),
+        dict(type='PackHMRInputs'),
+    ])
+    for i in range(NUM):
+        packed = dataset[i]
+        (cx, cy), b = arrays['center'][i], 200 * arrays['scale'][i]
+        np.testing.assert_allclose(packed['data_samples'].roi_sizes.numpy(), [b], rtol=1e-6)
+        crop = packed['inputs'][0].numpy().astype(np.float64)  # float32 crops, not rounded
+        for values, centre, size, out in ((crop[2, crop_h // 2], cx, 0.75 * b, crop_w),
+                                          (crop[1, :, crop_w // 2], cy, b, crop_h)):
+            start, stop = round(centre - size / 2), round(centre + size / 2)
+            # cv2.resize samples window pixel (j + 0.5) * (stop - start) / out - 0.5, clamped
+            # to the window's first and last pixel when it enlarges.
+            step = (stop - start) / out
+            expected = np.clip(start + (np.arange(out) + 0.5) * step - 0.5, start, stop - 1)
+            np.testing.assert_allclose(values, expected, atol=1e-3)
+
+
 def test_cliff_fields(data, tmp_path):
     arrays = dict(data['arrays'])
     rng = np.random.default_rng(1)
