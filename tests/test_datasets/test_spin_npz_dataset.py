@@ -19,6 +19,9 @@ import torch
 from mroi_plugin.datasets import HumanDataError, SPINNpzDataset
 from mroi_plugin.utils import register_all_modules
 
+# A real 3DPW frame and its HumanData annotation, next to the repository when available.
+REAL_ROOT = Path(__file__).resolve().parents[3] / 'shared' / 'data' / 'real_samples' / 'pw3d_real'
+REAL_FILE = REAL_ROOT / 'pw3d_real_sample.npz'
 # The test images: 160x120, so CLIFF's focal estimate sqrt(W^2 + H^2) is exactly 200.
 IMG_W, IMG_H = 160, 120
 FOCAL = 200.0
@@ -292,3 +295,37 @@ def test_evaluation_runs_end_to_end(data, tmp_path):
     metrics = Runner.from_cfg(cfg).test()
     for key in ('hmr/mpjpe', 'hmr/pa_mpjpe', 'hmr/pve'):
         assert np.isfinite(metrics[key]) and metrics[key] > 0
+
+
+@pytest.mark.skipif(not REAL_FILE.is_file(), reason='real 3DPW sample not available')
+def test_real_frame_gives_the_same_sample_in_both_layouts(tmp_path):
+    """One real 3DPW person written in SPIN's layout reads as its HumanData original does.
+
+    SPIN's crop of a box is centred on it with 200 * scale = 1.2 * max(h, w / 0.75) (the
+    height of the 256x192 crop holding the box, enlarged 1.2 as HumanDataDataset does), so
+    both datasets must give the same crop, bbox_info and SMPL targets.
+    """
+    from mroi_plugin.datasets import HumanDataDataset, HumanDataFile
+    hd = HumanDataFile(str(REAL_FILE), mmap=False)
+    x, y, w, h = hd.get('bbox_xywh', 0)[:4]
+    size = 1.2 * max(h, w / 0.75)
+    pose = np.concatenate([hd.get('smpl.global_orient', 0).reshape(3),
+                           hd.get('smpl.body_pose', 0).reshape(69)])
+    np.savez(tmp_path / 'pw3d_spin.npz', imgname=np.array([str(hd.get('image_path', 0))]),
+             center=np.array([[x + w / 2, y + h / 2]]), scale=np.array([size / 200]),
+             pose=pose[None], shape=hd.get('smpl.betas', 0).reshape(1, 10),
+             gender=np.array([str(hd.get('meta.gender', 0))]))
+    pipeline = [dict(type='LoadImage'), dict(type='MultiRoICrop', num_rois=1),
+                dict(type='PackHMRInputs')]
+    common = dict(data_root=str(tmp_path), data_prefix=dict(img=str(REAL_ROOT)),
+                  pipeline=pipeline, test_mode=True)
+    spin = SPINNpzDataset(ann_file='pw3d_spin.npz', **common)[0]
+    original = HumanDataDataset(ann_file=str(REAL_FILE), use_mmap=False, **common)[0]
+    assert spin['inputs'].shape == original['inputs'].shape == (1, 3, 256, 192)
+    assert (spin['inputs'].int() - original['inputs'].int()).abs().max() <= 1
+    for key in ('bbox_info', 'roi_centers', 'roi_sizes', 'focal_length', 'principal_point',
+                'smpl_global_orient', 'smpl_body_pose', 'smpl_betas', 'has_smpl'):
+        torch.testing.assert_close(getattr(spin['data_samples'], key),
+                                   getattr(original['data_samples'], key), rtol=1e-6,
+                                   atol=1e-5, msg=key)
+    assert spin['data_samples'].gender == original['data_samples'].gender
