@@ -47,7 +47,6 @@ import argparse
 import os
 import os.path as osp
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -489,9 +488,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, object]]:
         runs.append(('CLIFF', load_config(args.cliff_config), 1))
     print(f'before: {load_line()}')
     results = {}
-    with tempfile.TemporaryDirectory(prefix='mroi_bench_model_') as body_model_dir:
-        from mroi_plugin.synthetic.standin import write_standin_smpl
-        write_standin_smpl(body_model_dir, seed=0)
+    from mroi_plugin.synthetic import temporary_standin_dir
+    with temporary_standin_dir() as body_model_dir:
         for label, run_cfg, num_rois in runs:
             results[label] = benchmark_model(label, run_cfg, num_rois, args, body_model_dir,
                                              device, num_people)

@@ -71,7 +71,6 @@ import json
 import os.path as osp
 import platform
 import sys
-import tempfile
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
@@ -329,9 +328,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, object]]:
     reference = variants[0].label
     print(f'before: {bm.load_line()}')
     print(device_line(device))
-    with tempfile.TemporaryDirectory(prefix='mroi_bench_speed_') as body_model_dir:
-        from mroi_plugin.synthetic.standin import write_standin_smpl
-        write_standin_smpl(body_model_dir, seed=0)
+    from mroi_plugin.synthetic import temporary_standin_dir
+    with temporary_standin_dir() as body_model_dir:
         setups = [prepare(variant, args, body_model_dir, device) for variant in variants]
     for setup in setups:
         v = setup.variant

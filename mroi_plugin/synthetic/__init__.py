@@ -67,7 +67,12 @@ from .rendering import (
     load_synthetic_body_models,
     render_synthetic_sample,
 )
-from .standin import make_standin_h36m_regressor, make_standin_smpl, write_standin_smpl
+from .standin import (
+    make_standin_h36m_regressor,
+    make_standin_smpl,
+    temporary_standin_dir,
+    write_standin_smpl,
+)
 
 __all__ = [
     'DATA_VERSION', 'SPLITS', 'GENDERS', 'DEFAULT_BODY_MODEL_DIR', 'BODY_MODEL_FILES',
@@ -75,5 +80,5 @@ __all__ = [
     'load_synthetic_body_models', 'sample_body_pose', 'sample_global_orient',
     'sample_background', 'sample_person_colors', 'render_synthetic_sample', 'sample_rng',
     'prepare_body_model_dir', 'generate_synthetic_dataset', 'make_standin_smpl',
-    'make_standin_h36m_regressor', 'write_standin_smpl'
+    'make_standin_h36m_regressor', 'write_standin_smpl', 'temporary_standin_dir'
 ]

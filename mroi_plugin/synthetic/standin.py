@@ -61,13 +61,15 @@ Geometry (all numbers are for the neutral body; every length scales with ``statu
   template is built). Output is a pure function of ``(seed, gender)``: bit-identical on every
   call. Building one model takes ~0.2 s.
 """
+import contextlib
 import io
 import os
 import os.path as osp
 import pickle
+import tempfile
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -76,7 +78,7 @@ from mroi_plugin.body_models.keypoint_conventions import H36M_17_KEYPOINTS
 __all__ = [
     'STANDIN_GENDERS', 'STANDIN_SHAPE_DIRECTIONS', 'STANDIN_FILE_NAMES',
     'STANDIN_H36M_REGRESSOR_NAME', 'SMPL_LANDMARK_VERTICES', 'make_standin_smpl',
-    'make_standin_h36m_regressor', 'write_standin_smpl'
+    'make_standin_h36m_regressor', 'write_standin_smpl', 'temporary_standin_dir'
 ]
 
 PathLike = Union[str, 'os.PathLike[str]']
@@ -1034,6 +1036,25 @@ def _atomic_write(path: str, data: bytes) -> bool:
         f.write(data)
     os.replace(tmp, path)
     return True
+
+
+@contextlib.contextmanager
+def temporary_standin_dir(seed: int = 0) -> Iterator[str]:
+    """A temporary folder holding the stand-in body model files, removed on exit.
+
+    For building a model whose config names body-model files this machine may lack
+    (benchmarks): the stand-in has SMPL's topology, so the model is the same but for the
+    body's shape.
+
+    Args:
+        seed (int): See :func:`make_standin_smpl`.
+
+    Yields:
+        str: The folder, as ``SMPL(model_path=...)`` takes it.
+    """
+    with tempfile.TemporaryDirectory(prefix='mroi_standin_') as out_dir:
+        write_standin_smpl(out_dir, seed=seed)
+        yield out_dir
 
 
 def write_standin_smpl(out_dir: PathLike, seed: int = 0,
