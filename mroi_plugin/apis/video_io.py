@@ -3,7 +3,7 @@ import logging
 import os
 import os.path as osp
 from fractions import Fraction
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -56,7 +56,7 @@ def iter_video(path: str) -> Iterator[Tuple[int, np.ndarray]]:
 
 
 def _pad_even(frame: np.ndarray) -> np.ndarray:
-    """H.264 in yuv420p needs even sides: pad one black row / column where odd."""
+    """H.264 (yuv420p) and OpenCV's mp4v need even sides: pad a black row / column if odd."""
     pad_h, pad_w = frame.shape[0] % 2, frame.shape[1] % 2
     if pad_h or pad_w:
         frame = cv2.copyMakeBorder(frame, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=0)
@@ -104,7 +104,7 @@ class _ImageioFFmpegEncoder:
 class _OpenCVEncoder:
 
     def __init__(self, path: str, fps: float, size: Tuple[int, int]) -> None:
-        self.writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*FALLBACK_FOURCC), fps, size)
+        self.writer = cv2.VideoWriter(path, cv2.VideoWriter.fourcc(*FALLBACK_FOURCC), fps, size)
         if not self.writer.isOpened():
             raise OSError(f'Cannot write video {path} ({FALLBACK_FOURCC}).')
 
@@ -121,7 +121,7 @@ class VideoWriter:
     H.264 (``libx264``, ``yuv420p``; plays in browsers) with PyAV (``pip install av``) or
     imageio-ffmpeg (``pip install imageio-ffmpeg``), whichever imports first; otherwise
     OpenCV's ``mp4v`` (MPEG-4 Part 2), said in the log. Odd frame sides are padded by one
-    black pixel for H.264.
+    black pixel (both encoders need even sides).
 
     Args:
         path (str): Output file (``.mp4``); its folder is created.
@@ -136,7 +136,7 @@ class VideoWriter:
         self.path = os.fspath(path)
         self.fps = float(fps)
         self.codec = codec
-        self.encoder = None
+        self.encoder: Optional[Union[_PyAVEncoder, _ImageioFFmpegEncoder, _OpenCVEncoder]] = None
         self.backend: Optional[str] = None
         self.num_frames = 0
 
@@ -166,11 +166,10 @@ class VideoWriter:
     def write(self, frame: np.ndarray) -> None:
         """Append one ``(H, W, 3)`` uint8 BGR frame (all frames the size of the first)."""
         if self.encoder is None:
-            first = frame if self.codec == 'mp4v' else _pad_even(frame)
+            first = _pad_even(frame)
             self._open((first.shape[1], first.shape[0]))
-        if self.backend != FALLBACK_FOURCC:
-            frame = _pad_even(frame)
-        self.encoder.write(frame)
+        assert self.encoder is not None  # set by _open
+        self.encoder.write(_pad_even(frame))
         self.num_frames += 1
 
     def close(self) -> None:
