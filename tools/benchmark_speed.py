@@ -338,7 +338,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, object]]:
                   f'{setup.inputs.shape[0]} context crops {v.context_size[0]}x'
                   f'{v.context_size[1]} (RoIs sampled as {setup.crop_size[0]}x'
                   f'{setup.crop_size[1]} crops)')
-        print(f'{v.label}: {v.cfg.model.type} ({v.cfg.filename}), backbone '
+        source = v.cfg.filename + (' in feature mode' if v.mode == 'feature' else '')
+        print(f'{v.label}: {v.cfg.model.type} ({source}), backbone '
               f'{v.cfg.model.backbone.type}, B={args.batch_size} people x N={v.num_rois}: '
               f'{images}')
     print(f'timing: {args.iters} iterations (+{args.warmup} warm-up), variants interleaved, '
