@@ -119,7 +119,8 @@ def _draw_boxes(image: np.ndarray, people: Sequence[Dict[str, Any]],
             parts.append(f'{person["score"]:.2f}')
         labels.append(' '.join(parts))
     # HMRVisualizer draws on RGB images; these are BGR.
-    rgb_colors = [tuple(int(c * _BOX_SHADE) for c in color[::-1]) for color in colors]
+    rgb_colors = [(int(color[2] * _BOX_SHADE), int(color[1] * _BOX_SHADE),
+                   int(color[0] * _BOX_SHADE)) for color in colors]
     drawer.set_image(image[..., ::-1])
     drawer.draw_person_boxes(np.stack([np.asarray(p['bbox'])[:4] for p in people]),
                              colors=rgb_colors, labels=labels)
@@ -269,7 +270,8 @@ class MeshInferencer(BaseInferencer):
     @staticmethod
     def _names(inputs: Sequence[Any], root: Optional[str]) -> List[Tuple[str, List[str]]]:
         """``(name, box-table candidates)`` per input; names are unique output stems."""
-        named, seen = [], {}
+        named: List[Tuple[str, List[str]]] = []
+        seen: Dict[str, int] = {}
         for index, item in enumerate(inputs):
             if isinstance(item, np.ndarray):
                 stem = f'{index:06d}'
@@ -286,7 +288,7 @@ class MeshInferencer(BaseInferencer):
             named.append((stem if count == 0 else f'{stem}_{count}', candidates))
         return named
 
-    def _box_source(self, bboxes: Any, num_inputs: int) -> Optional[BoxTable]:
+    def _box_source(self, bboxes: Any, num_inputs: int, video: bool) -> Optional[BoxTable]:
         if bboxes is None:
             return None
         if isinstance(bboxes, BoxTable):
@@ -295,10 +297,10 @@ class MeshInferencer(BaseInferencer):
             return load_bbox_file(bboxes)
         if isinstance(bboxes, dict):
             return BoxTable(bboxes)
-        if num_inputs != 1:
-            raise ValueError(f'bboxes= as one list of boxes is for one image; for {num_inputs} '
-                             'inputs give a dict keyed by image name or frame index, or a box '
-                             'file.')
+        if num_inputs != 1 or video:
+            what = 'a video' if video else f'{num_inputs} inputs'
+            raise ValueError(f'bboxes= as one list of boxes is for one image; for {what} give a '
+                             'dict keyed by image name or frame index, or a box file.')
         return BoxTable({'0': bboxes}, source='bboxes')
 
     def _people_boxes(self, img: np.ndarray, name: str, candidates: Sequence[str],
@@ -342,10 +344,11 @@ class MeshInferencer(BaseInferencer):
                         raise ValueError(f'an image array must be (H, W, 3) uint8 BGR, got '
                                          f'{img.dtype} {img.shape}.')
                 else:
-                    img = cv2.imread(source, cv2.IMREAD_COLOR)
-                    if img is None or img.size == 0:
+                    read = cv2.imread(source, cv2.IMREAD_COLOR)
+                    if read is None or read.size == 0:
                         raise ValueError(f'cannot read image {source}: not an image OpenCV '
                                          'can decode, or the file is corrupt.')
+                    img = read
                 frame['img'] = img
                 frame['boxes'] = self._people_boxes(img, name, candidates, bboxes, bbox_thr)
             except Exception as error:  # one bad input must not stop a folder run
@@ -365,7 +368,9 @@ class MeshInferencer(BaseInferencer):
         Returns:
             list[list[dict]]: Per frame, :func:`~mroi_plugin.apis.inference_mesh`'s dicts.
         """
-        inputs, samples, metas = [], [], []
+        inputs: List[Any] = []
+        samples: List[Any] = []
+        metas: List[Any] = []
         for frame in frames:
             metas.append(None)
             if frame['error'] is not None or frame['img'] is None or not len(frame['boxes']):
@@ -381,7 +386,7 @@ class MeshInferencer(BaseInferencer):
             samples += packed_samples
         predictions = self.model.test_step(dict(inputs=inputs, data_samples=samples)) if (
             inputs) else []
-        people = []
+        people: List[Any] = []
         for meta in metas:
             if meta is None:
                 people.append([])
@@ -402,7 +407,7 @@ class MeshInferencer(BaseInferencer):
         """
         if not (return_vis or vis_out_dir):
             return [None] * len(frames)
-        images = []
+        images: List[Any] = []
         for frame, persons in zip(frames, people):
             if frame['img'] is None:
                 images.append(None)
@@ -523,7 +528,9 @@ class MeshInferencer(BaseInferencer):
             batch_size (int): Frames whose people run in one forward pass.
             **kwargs: ``bboxes`` (boxes ``[[x1, y1, x2, y2(, score)], ...]`` for one image, a
                 dict ``{image name or frame index: boxes}`` or a box-file path),
-                ``bbox_thr`` (0.5), ``focal_length`` (pixels; default ``sqrt(W^2 + H^2)``),
+                ``bbox_thr`` (0.5), ``out_dir`` (sets ``vis_out_dir`` / ``pred_out_dir`` to
+                its ``visualizations`` / ``predictions`` folders, as mmpose), ``focal_length``
+                (pixels; default ``sqrt(W^2 + H^2)``),
                 ``vis_out_dir``, ``return_vis``, ``draw_bbox`` (True), ``side_view`` (True),
                 ``pred_out_dir``, ``save_obj`` (False), ``return_vertices`` (False), and for
                 video ``track`` (True), ``smooth`` (False), ``smooth_min_cutoff`` (1.0 Hz),
@@ -538,6 +545,10 @@ class MeshInferencer(BaseInferencer):
         Raises:
             ValueError: An unknown argument, an empty folder, or bad boxes arguments.
         """
+        out_dir = kwargs.pop('out_dir', None)
+        if out_dir is not None:  # as MMPoseInferencer
+            kwargs.setdefault('vis_out_dir', osp.join(out_dir, 'visualizations'))
+            kwargs.setdefault('pred_out_dir', osp.join(out_dir, 'predictions'))
         video_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in self.video_kwargs}
         pre_kw, fwd_kw, vis_kw, post_kw = self._dispatch_kwargs(**kwargs)
         if batch_size < 1:
@@ -546,7 +557,8 @@ class MeshInferencer(BaseInferencer):
         root = os.fspath(inputs) if isinstance(inputs, (str, os.PathLike)) and osp.isdir(
             inputs) else None
         items = self._inputs_to_list(inputs)
-        pre_kw['bboxes'] = self._box_source(pre_kw.get('bboxes'), len(items))
+        pre_kw['bboxes'] = self._box_source(pre_kw.get('bboxes'), len(items),
+                                            any(is_video(item) for item in items))
         result: Dict[str, Any] = dict(predictions=[], visualization=[], failures=[], names=[],
                                       videos=[])
         images = [(name, candidates, item) for (name, candidates), item in zip(
@@ -581,7 +593,7 @@ class MeshInferencer(BaseInferencer):
                                  if video is not None else frame['source'])
                         result['failures'].append(f'{where}: {frame["error"]}')
                         _report(f'{where}: {frame["error"]} (skipped)')
-                    elif not persons:
+                    elif not persons and video is None:
                         _report(f'{frame["name"]}: no person found.')
                     if video is not None:
                         video['write'](frame, persons, image)

@@ -81,6 +81,10 @@ def test_image_path_writes_overlay_json_and_obj(setup, tmp_path):
                                atol=1e-5)
     lines = (tmp_path / 'pred' / f'{image.stem}_person00.obj').read_text().splitlines()
     assert sum(line.startswith('v ') for line in lines) == NUM_VERTICES
+    # mmpose's out_dir: visualizations/ and predictions/ inside it.
+    setup['inferencer'](str(image), bboxes=[box], out_dir=str(tmp_path / 'out'))
+    assert (tmp_path / 'out' / 'visualizations' / f'{image.stem}_mesh.jpg').is_file()
+    assert (tmp_path / 'out' / 'predictions' / f'{image.stem}.json').is_file()
 
 
 def test_array_input_and_datasamples(setup):
@@ -181,6 +185,8 @@ def test_video_tracks_people_and_writes_a_video(setup, tmp_path):
     saved = json.loads((out / 'clip.json').read_text())
     assert [f['frame_index'] for f in saved['frames']] == list(range(len(frames)))
     assert {p['track_id'] for p in saved['frames'][1]['people']} == {0, 1}
+    with pytest.raises(ValueError, match='for a video give a dict'):
+        setup['inferencer'](str(video), bboxes=boxes['0'])
 
 
 def test_video_smoothing_of_a_still_person_changes_nothing(setup, tmp_path):
