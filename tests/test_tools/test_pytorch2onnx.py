@@ -163,6 +163,10 @@ def test_refusals(models, tool, tmp_path, capsys):
     assert tool.main([entry['config'], str(tmp_path / 'none.pth'), str(tmp_path / 'm.onnx')]) \
         == tool.EXIT_SETUP_ERROR
     assert 'does not exist' in capsys.readouterr().err
+    # The Multi-RoI checkpoint does not fit the CLIFF config: refused, nothing written.
+    assert tool.main([entry['config'], models['mroi']['checkpoint'],
+                      str(tmp_path / 'm.onnx')]) == tool.EXIT_SETUP_ERROR
+    assert 'error: ' in capsys.readouterr().err
     assert not (tmp_path / 'm.onnx').exists()
 
 

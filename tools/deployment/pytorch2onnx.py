@@ -85,7 +85,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         export_onnx,
         people_per_second,
     )
-    model = init_model(args.config, args.checkpoint, device='cpu', cfg_options=args.cfg_options)
+    try:
+        model = init_model(args.config, args.checkpoint, device='cpu',
+                           cfg_options=args.cfg_options)
+    except (FileNotFoundError, KeyError, ValueError) as error:
+        # A checkpoint of another model (CheckpointMismatchError), a config without a model.
+        print(f'error: {error}', file=sys.stderr)
+        return EXIT_SETUP_ERROR
     try:
         num_rois, crop_size = (None, None)
         if args.num_rois is None or args.crop_size is None:
