@@ -15,7 +15,7 @@ import copy
 import os
 import os.path as osp
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -117,8 +117,8 @@ def _drop_missing_mean_params(node: Any, where: str = 'model') -> List[str]:
     return dropped
 
 
-def _state_dict_mismatch(model_state: Dict[str, torch.Tensor],
-                         state: Dict[str, torch.Tensor]) -> List[str]:
+def _state_dict_mismatch(model_state: Mapping[str, torch.Tensor],
+                         state: Mapping[str, Any]) -> List[str]:
     """One line per kind of mismatch (missing / unexpected / shape), naming a few keys."""
 
     def shown(keys: Sequence[str]) -> str:
@@ -371,7 +371,7 @@ def _to_numpy(value: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def inference_mesh(model: nn.Module,
+def inference_mesh(model: Any,
                    image: ImageLike,
                    bboxes: Any,
                    focal_length: Optional[float] = None,

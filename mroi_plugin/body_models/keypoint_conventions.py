@@ -22,7 +22,7 @@ several regressors at once). More conventions can be added at run time with
 :func:`register_keypoint_convention`.
 """
 from collections import Counter
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 import torch
@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
+# convert_keypoints gives back the kind of array it is given.
+KeypointArray = TypeVar('KeypointArray', np.ndarray, torch.Tensor)
 ConventionLike = Union[str, Sequence[str]]
 
 # MMHuman3D's HumanData convention, in its order (the index of a name here is its
@@ -315,11 +317,11 @@ def get_mapping(src: ConventionLike, dst: ConventionLike,
     return np.asarray(dst_idx, dtype=np.int64), np.asarray(src_idx, dtype=np.int64)
 
 
-def convert_keypoints(keypoints: ArrayLike,
+def convert_keypoints(keypoints: KeypointArray,
                       src: ConventionLike,
                       dst: ConventionLike,
                       mask: Optional[ArrayLike] = None,
-                      approximate: bool = False) -> Tuple[ArrayLike, ArrayLike]:
+                      approximate: bool = False) -> Tuple[KeypointArray, KeypointArray]:
     """Convert keypoints between conventions by joint name.
 
     Works on numpy arrays and torch tensors (differentiable), with any leading dimensions
@@ -339,8 +341,7 @@ def convert_keypoints(keypoints: ArrayLike,
         dtype, else the keypoints' floating dtype), 0 for those joints.
     """
     src_names, dst_names = _resolve(src), _resolve(dst)
-    is_torch = torch.is_tensor(keypoints)
-    if not is_torch:
+    if not isinstance(keypoints, torch.Tensor):
         keypoints = np.asarray(keypoints)
     if keypoints.ndim < 2 or keypoints.shape[-2] != len(src_names):
         raise ValueError(
@@ -352,36 +353,35 @@ def convert_keypoints(keypoints: ArrayLike,
     out_shape = lead_shape + (len(dst_names), keypoints.shape[-1])
     mask_shape = lead_shape + (len(src_names),)
 
-    if is_torch:
+    if isinstance(keypoints, torch.Tensor):
         out = keypoints.new_zeros(out_shape)
         dst_t = torch.as_tensor(dst_idx, device=keypoints.device)
         src_t = torch.as_tensor(src_idx, device=keypoints.device)
         out[..., dst_t, :] = keypoints[..., src_t, :]
         if mask is None:
             mask_dtype = keypoints.dtype if keypoints.is_floating_point() else torch.float32
-            mask = torch.ones(mask_shape, dtype=mask_dtype, device=keypoints.device)
+            mask_t = torch.ones(mask_shape, dtype=mask_dtype, device=keypoints.device)
         else:
-            mask = torch.as_tensor(mask, device=keypoints.device).expand(mask_shape)
-        out_mask = mask.new_zeros(lead_shape + (len(dst_names),))
-        out_mask[..., dst_t] = mask[..., src_t]
-        return out, out_mask
+            mask_t = torch.as_tensor(mask, device=keypoints.device).expand(mask_shape)
+        out_mask_t = mask_t.new_zeros(lead_shape + (len(dst_names),))
+        out_mask_t[..., dst_t] = mask_t[..., src_t]
+        return out, out_mask_t
 
-    out = np.zeros(out_shape, dtype=keypoints.dtype)
-    out[..., dst_idx, :] = keypoints[..., src_idx, :]
+    out_np = np.zeros(out_shape, dtype=keypoints.dtype)
+    out_np[..., dst_idx, :] = keypoints[..., src_idx, :]
     if mask is None:
-        mask_dtype = keypoints.dtype if np.issubdtype(keypoints.dtype, np.floating) \
-            else np.float32
-        mask = np.ones(mask_shape, dtype=mask_dtype)
+        float_dtype = np.issubdtype(keypoints.dtype, np.floating)
+        mask_np = np.ones(mask_shape, dtype=keypoints.dtype if float_dtype else np.float32)
     else:
-        mask = np.asarray(mask)
+        mask_np = np.asarray(mask)
         try:
-            mask = np.broadcast_to(mask, mask_shape)
+            mask_np = np.broadcast_to(mask_np, mask_shape)
         except ValueError as e:
-            raise ValueError(f'convert_keypoints: mask of shape {mask.shape} does not '
+            raise ValueError(f'convert_keypoints: mask of shape {mask_np.shape} does not '
                              f'broadcast to the keypoints\' {mask_shape}.') from e
-    out_mask = np.zeros(lead_shape + (len(dst_names),), dtype=mask.dtype)
-    out_mask[..., dst_idx] = mask[..., src_idx]
-    return out, out_mask
+    out_mask_np = np.zeros(lead_shape + (len(dst_names),), dtype=mask_np.dtype)
+    out_mask_np[..., dst_idx] = mask_np[..., src_idx]
+    return out_np, out_mask_np
 
 
 def get_flip_pairs(convention: str) -> List[Tuple[int, int]]:

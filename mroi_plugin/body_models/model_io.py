@@ -364,7 +364,8 @@ def load_smpl_model_data(model_path: PathLike,
     path = resolve_smpl_model_file(model_path, gender)
     raw = load_pickle_without_chumpy(path) if path.endswith('.pkl') else _load_npz(path)
     validate_smpl_model_data(raw, path)
-    data = {key: np.asarray(raw[key], dtype=np.float64) for key in SMPL_REQUIRED_KEYS}
+    data: Dict[str, np.ndarray] = {
+        key: np.asarray(raw[key], dtype=np.float64) for key in SMPL_REQUIRED_KEYS}
     data['f'] = np.asarray(raw['f'], dtype=np.int64)
     kintree = np.asarray(raw['kintree_table']).astype(np.int64)
     kintree[0, 0] = -1  # the root's parent is stored as 2**32-1 in the released files

@@ -15,7 +15,7 @@ config is always the one used.
 import contextlib
 import io
 import os
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 import smplx
@@ -92,6 +92,10 @@ class SMPL(nn.Module):
         keypoints_mask (Tensor): ``(K,)`` 1 where a keypoint is available, else 0.
         model_file (str): The file the model was loaded from.
     """
+
+    # Buffers (register_buffer), declared for the type checker.
+    keypoints_mask: Tensor
+    _keypoint_index: Tensor
 
     def __init__(self,
                  model_path: PathLike,
@@ -356,7 +360,7 @@ class GenderedSMPL(nn.Module):
             except FileNotFoundError as err:
                 raise FileNotFoundError(
                     f'GenderedSMPL: a sample needs the {gender} SMPL model: {err}') from err
-        return self.models[gender]
+        return cast(SMPL, self.models[gender])
 
     @property
     def faces(self) -> np.ndarray:

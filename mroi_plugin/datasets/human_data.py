@@ -187,7 +187,7 @@ def _iter_members(path: str) -> Iterator[Tuple[str, zipfile.ZipInfo, tuple, np.d
             yield info.filename[:-len('.npy')], info, shape, dtype
 
 
-def _read_npz(path: str, out_dir: Optional[str]) -> Tuple[Dict[str, np.ndarray],
+def _read_npz(path: str, out_dir: Optional[str]) -> Tuple[Dict[str, Optional[np.ndarray]],
                                                            Dict[str, Any], List[str]]:
     """Read every member of ``path``; stream plain arrays to ``out_dir``.
 
@@ -309,7 +309,8 @@ class HumanDataFile:
             self._open_mmaps()
         else:
             arrays, self.scalars, self.ignored_keys = _read_npz(path, None)
-            self._arrays = arrays
+            # Without out_dir every value is the array itself.
+            self._arrays = {key: value for key, value in arrays.items() if value is not None}
             self._array_keys = sorted(arrays)
         self._validate()
 
@@ -378,9 +379,11 @@ class HumanDataFile:
         return final
 
     def _open_mmaps(self) -> None:
+        cache_path = self.cache_path
+        assert cache_path is not None  # the cache was extracted first
         arrays = {}
         for key in self._array_keys:
-            file = osp.join(self.cache_path, f'{key}.npy')
+            file = osp.join(cache_path, f'{key}.npy')
             try:
                 # The mapping checks the header against the file size, so a
                 # truncated array fails here, at open, not at some later sample.

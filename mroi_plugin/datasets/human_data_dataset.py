@@ -143,6 +143,9 @@ class HumanDataDataset(BaseDataset):
 
     METAINFO: dict = dict()
 
+    # Set by mmengine's BaseDataset (False) and by full_init.
+    _fully_initialized: bool
+
     def __init__(self,
                  ann_file: str,
                  data_root: str = '',
@@ -221,12 +224,12 @@ class HumanDataDataset(BaseDataset):
             return
         self._human_data = self._open_file()
         if self._dataset_name is None:
-            config = self._human_data.scalars.get('config')
+            config = self._opened.scalars.get('config')
             stem = osp.splitext(osp.basename(self.ann_file))[0]
             self._dataset_name = config if isinstance(config, str) and config else stem
         self._index_map = None
         if self._indices is not None:
-            self._index_map = self._resolve_indices(self._indices, len(self._human_data))
+            self._index_map = self._resolve_indices(self._indices, len(self._opened))
         self._check_keypoint_conventions()
         self._root_joints = self._load_root_joints()
         self._fully_initialized = True
@@ -262,7 +265,7 @@ class HumanDataDataset(BaseDataset):
 
     def _check_keypoint_conventions(self) -> None:
         """Fail at open, not mid-run, when stored keypoints cannot be converted."""
-        hd = self._human_data
+        hd = self._opened
         for key in ('keypoints2d', 'keypoints3d'):
             if key not in hd:
                 continue
@@ -279,7 +282,7 @@ class HumanDataDataset(BaseDataset):
                     f'{hd.keypoint_mask(key).shape[0]} joints but convention {src!r} has {num}.')
 
     def _report_degenerate_boxes(self) -> None:
-        bbox = np.asarray(self._human_data.array('bbox_xywh')[:, :4], dtype=np.float64)
+        bbox = np.asarray(self._opened.array('bbox_xywh')[:, :4], dtype=np.float64)
         valid = _valid_boxes(bbox)
         bad = np.flatnonzero(~valid)
         outcome = ("raise (on_bad_sample='raise')" if self.on_bad_sample == 'raise' else
@@ -288,8 +291,8 @@ class HumanDataDataset(BaseDataset):
             print_log(f'{self.ann_file}: {bad.size} of {len(bbox)} boxes in bbox_xywh are '
                       f'degenerate (first at indices {bad[:5].tolist()}); those samples '
                       f'{outcome} when drawn.', logger='current', level=logging.WARNING)
-        if 'image_size' in self._human_data:
-            size = np.asarray(self._human_data.array('image_size'), dtype=np.float64)
+        if 'image_size' in self._opened:
+            size = np.asarray(self._opened.array('image_size'), dtype=np.float64)
             outside = np.flatnonzero(valid & _boxes_outside(bbox, size))
             if outside.size:
                 print_log(f'{self.ann_file}: {outside.size} of {len(bbox)} boxes in bbox_xywh '
@@ -299,17 +302,24 @@ class HumanDataDataset(BaseDataset):
 
     # --------------------------------------------------------------- indexing
     @property
+    def _opened(self) -> HumanDataFile:
+        """The reader :meth:`full_init` opened."""
+        assert self._human_data is not None, 'full_init() opens the file'
+        return self._human_data
+
+    @property
     def human_data(self) -> HumanDataFile:
         """The underlying :class:`HumanDataFile` (opens it if needed)."""
         if not self._fully_initialized:
             self.full_init()
-        return self._human_data
+        return self._opened
 
     @property
     def dataset_name(self) -> str:
         """Name written into every sample's ``dataset_name``."""
         if not self._fully_initialized:
             self.full_init()
+        assert self._dataset_name is not None  # full_init names it
         return self._dataset_name
 
     def __len__(self) -> int:
@@ -317,7 +327,7 @@ class HumanDataDataset(BaseDataset):
             self.full_init()
         if self._index_map is not None:
             return len(self._index_map)
-        return len(self._human_data)
+        return len(self._opened)
 
     def _file_index(self, idx: int) -> int:
         length = len(self)
@@ -356,7 +366,7 @@ class HumanDataDataset(BaseDataset):
         if not self._fully_initialized:
             self.full_init()
         index = self._file_index(idx)
-        hd = self._human_data
+        hd = self._opened
         center, size = self._bbox(index)
         focal, principal = hd.camera(index)
         if (focal is None or principal is None) and 'image_size' in hd:
@@ -386,14 +396,14 @@ class HumanDataDataset(BaseDataset):
             dataset_name=self.dataset_name)
 
     def _bbox(self, index: int) -> Tuple[np.ndarray, float]:
-        x, y, w, h = np.asarray(self._human_data.get('bbox_xywh', index)[:4], np.float64).tolist()
+        x, y, w, h = np.asarray(self._opened.get('bbox_xywh', index)[:4], np.float64).tolist()
         if not _valid_boxes(np.array([[x, y, w, h]]))[0]:
             raise BadSampleError(
                 f'HumanData file {self.ann_file!r}, key \'bbox_xywh\', index {index}: degenerate '
                 f'box [x, y, w, h] = {[x, y, w, h]}; boxes need finite values and w, h > '
                 f'{MIN_BBOX_SIDE_PX} px. Fix or drop the sample, or set on_bad_sample=\'skip\'.')
-        if 'image_size' in self._human_data:
-            image_size = np.asarray(self._human_data.get('image_size', index), np.float64)
+        if 'image_size' in self._opened:
+            image_size = np.asarray(self._opened.get('image_size', index), np.float64)
             if _boxes_outside(np.array([[x, y, w, h]]), image_size[None])[0]:
                 width, height = image_size.tolist()
                 raise BadSampleError(
@@ -406,7 +416,7 @@ class HumanDataDataset(BaseDataset):
         return center.astype(np.float32), float(size)
 
     def _keypoints(self, key: str, index: int) -> np.ndarray:
-        hd = self._human_data
+        hd = self._opened
         dim = 3 if key == 'keypoints2d' else 4
         if key not in hd:
             return np.zeros((self.num_keypoints, dim), dtype=np.float32)
@@ -423,7 +433,7 @@ class HumanDataDataset(BaseDataset):
         return converted.astype(np.float32)
 
     def _smpl(self, index: int) -> Tuple[Dict[str, np.ndarray], float, float]:
-        hd = self._human_data
+        hd = self._opened
         smpl = dict(
             smpl_global_orient=np.zeros(3, dtype=np.float32),
             smpl_body_pose=np.zeros((_SMPL_BODY_JOINTS, 3), dtype=np.float32),
@@ -450,7 +460,7 @@ class HumanDataDataset(BaseDataset):
 
     def _load_root_joints(self) -> Optional[np.ndarray]:
         """``(N, 3)`` float32 ``J0(betas)`` of every file sample, or None (see the class)."""
-        hd = self._human_data
+        hd = self._opened
         if 'smpl.betas' not in hd:
             return None
         if ROOT_JOINT_KEY in hd:
@@ -470,7 +480,7 @@ class HumanDataDataset(BaseDataset):
                 names = [_GENDERS.get(v.strip().lower(), 'neutral') for v in values]
                 genders = np.asarray(names, dtype=str)[inverse.reshape(-1)]
             else:
-                genders = [self._gender(0)] * len(hd)
+                genders = np.asarray([self._gender(0)] * len(hd), dtype=str)
             return compute_root_joints(betas, genders, self.body_model_dir)
         moves_body = [type(t).__name__ for t in getattr(self.pipeline, 'transforms', [])
                       if type(t).__name__ in _BODY_MOVING_TRANSFORMS]
@@ -484,7 +494,7 @@ class HumanDataDataset(BaseDataset):
         return None
 
     def _gender(self, index: int) -> str:
-        hd = self._human_data
+        hd = self._opened
         if 'meta.gender' in hd:
             value = hd.get('meta.gender', index)
         else:
@@ -514,14 +524,16 @@ class HumanDataDataset(BaseDataset):
         return torch.nonzero(self._skip_counts).flatten().tolist()
 
     def _record_bad_sample(self, idx: int, error: Exception) -> None:
-        first_time = int(self._skip_counts[idx]) == 0
-        self._skip_counts[idx] += 1
+        skip_counts = self._skip_counts
+        assert skip_counts is not None  # full_init allocates it
+        first_time = int(skip_counts[idx]) == 0
+        skip_counts[idx] += 1
         if not first_time:
             return
         # The first few bad samples are logged with their reason; after that a
         # count at 10, 100, 1000, ... distinct samples, not one line per sample
         # (a whole folder of resized images would flood the log).
-        distinct = int(torch.count_nonzero(self._skip_counts))
+        distinct = int(torch.count_nonzero(skip_counts))
         if distinct <= LOGGED_BAD_SAMPLES:
             print_log(f'HumanDataDataset({self.dataset_name}): skipping sample {idx} '
                       f'(on_bad_sample=\'skip\'): {error}', logger='current',

@@ -1,6 +1,6 @@
 """``MixedRatioSampler``: draw from the parts of a ``ConcatDataset`` at fixed ratios."""
 import math
-from typing import Iterator, List, Optional, Sequence, Sized
+from typing import Any, Iterator, List, Optional, Sequence, Sized
 
 import numpy as np
 import torch
@@ -69,20 +69,22 @@ class MixedRatioSampler(Sampler):
         if hasattr(dataset, 'full_init'):
             dataset.full_init()  # mmengine's lazy ConcatDataset sets cumulative_sizes here
         self.dataset = dataset
-        self.sizes = [len(d) for d in dataset.datasets]
-        self.offsets = [0] + list(dataset.cumulative_sizes[:-1])
-        ratios = np.asarray(ratios, dtype=np.float64).reshape(-1)
-        if len(ratios) != len(self.sizes):
-            raise ValueError(f'MixedRatioSampler: {len(ratios)} ratios for '
+        concat: Any = dataset  # a ConcatDataset, checked above
+        self.sizes = [len(d) for d in concat.datasets]
+        self.offsets = [0] + list(concat.cumulative_sizes[:-1])
+        ratio_array = np.asarray(ratios, dtype=np.float64).reshape(-1)
+        if len(ratio_array) != len(self.sizes):
+            raise ValueError(f'MixedRatioSampler: {len(ratio_array)} ratios for '
                              f'{len(self.sizes)} sub-datasets; give one ratio per sub-dataset.')
-        if not np.isfinite(ratios).all() or (ratios < 0).any() or ratios.sum() <= 0:
+        if (not np.isfinite(ratio_array).all() or (ratio_array < 0).any()
+                or ratio_array.sum() <= 0):
             raise ValueError(f'MixedRatioSampler: ratios must be non-negative with a positive '
-                             f'sum, got {ratios.tolist()}.')
-        empty = [k for k, (r, n) in enumerate(zip(ratios, self.sizes)) if r > 0 and n == 0]
+                             f'sum, got {ratio_array.tolist()}.')
+        empty = [k for k, (r, n) in enumerate(zip(ratio_array, self.sizes)) if r > 0 and n == 0]
         if empty:
             raise ValueError(f'MixedRatioSampler: sub-datasets {empty} are empty but have a '
                              'positive ratio.')
-        self.ratios = ratios / ratios.sum()
+        self.ratios = ratio_array / ratio_array.sum()
         if num_samples is None:
             num_samples = max(n for r, n in zip(self.ratios, self.sizes) if r > 0)
         if int(num_samples) <= 0:

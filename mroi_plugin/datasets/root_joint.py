@@ -48,7 +48,7 @@ def root_joint_map(model_path: PathLike, gender: str,
     return offset, linear
 
 
-def compute_root_joints(betas: np.ndarray, genders: Sequence[str],
+def compute_root_joints(betas: np.ndarray, genders: Union[Sequence[str], np.ndarray],
                         body_model_dir: BodyModelDir) -> np.ndarray:
     """``J0(betas)`` of every sample, each with its gender's model.
 
@@ -69,21 +69,22 @@ def compute_root_joints(betas: np.ndarray, genders: Sequence[str],
         FileNotFoundError: the directory has no model file for a needed gender.
     """
     betas = np.asarray(betas, dtype=np.float64)
-    genders = np.asarray(genders, dtype=str).reshape(-1)
-    if betas.ndim != 2 or len(genders) != len(betas):
+    gender_names = np.asarray(genders, dtype=str).reshape(-1)
+    if betas.ndim != 2 or len(gender_names) != len(betas):
         raise ValueError(f'compute_root_joints: betas must be (N, num_betas) with N genders; got '
-                         f'betas {betas.shape} and {len(genders)} genders.')
+                         f'betas {betas.shape} and {len(gender_names)} genders.')
     finite = np.isfinite(betas).all(axis=1)
     roots = np.zeros((len(betas), 3), dtype=np.float64)
-    for gender in map(str, np.unique(genders)):
-        path = body_model_dir
-        if isinstance(body_model_dir, Mapping):
+    for gender in map(str, np.unique(gender_names)):
+        if not isinstance(body_model_dir, Mapping):
+            path = body_model_dir
+        else:
             if gender not in body_model_dir:
                 raise ValueError(f'body_model_dir has no model for gender {gender!r} (it has '
                                  f'{sorted(body_model_dir)}); add one, the data has samples of '
                                  'that gender.')
             path = body_model_dir[gender]
         offset, linear = root_joint_map(path, gender, betas.shape[1])
-        rows = (genders == gender) & finite
+        rows = (gender_names == gender) & finite
         roots[rows] = offset + betas[rows] @ linear.T
     return roots.astype(np.float32)

@@ -55,7 +55,7 @@ class SPINNpzDataset(HumanDataDataset):
         return SPINNpzFile(self.ann_file)
 
     def _bbox(self, index: int) -> Tuple[np.ndarray, float]:
-        hd = self._human_data
+        hd = self._opened
         center = np.asarray(hd.get('center', index), np.float64)
         scale = float(hd.get('scale', index))
         size = SPIN_SCALE_PX * scale * self.bbox_scale_factor

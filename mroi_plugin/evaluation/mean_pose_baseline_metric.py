@@ -1,5 +1,5 @@
 """The "predict the mean pose" reference, scored exactly like a model."""
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import torch
 
@@ -37,14 +37,21 @@ class MeanPoseBaselineMetric(HMRMetric):
         super().__init__(**kwargs)
         if self.body_model_dir is None:
             raise ValueError('MeanPoseBaselineMetric needs body_model_dir to build the mean body.')
+        body_model_dir = self.body_model_dir
+        if isinstance(body_model_dir, Mapping):
+            if 'neutral' not in body_model_dir:
+                raise ValueError('MeanPoseBaselineMetric builds the neutral mean body: '
+                                 "body_model_dir needs a 'neutral' entry, it has "
+                                 f'{sorted(body_model_dir)}.')
+            body_model_dir = body_model_dir['neutral']
         rotmats, betas = mean_smpl_params(ann_file)
-        model = SMPL(self.body_model_dir, gender='neutral', num_betas=len(betas))
+        model = SMPL(body_model_dir, gender='neutral', num_betas=len(betas))
         with torch.no_grad():
             body = model(betas=betas[None].float(), body_pose=rotmats[None, 1:].float(),
                          global_orient=rotmats[None, :1].float())
         self.mean_vertices = body['vertices'][0]
 
-    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
+    def process(self, data_batch: Any, data_samples: Sequence[Mapping[str, Any]]) -> None:
         """Score the mean body against each sample's ground truth."""
         # The model's cameras are not part of this prediction: no transl_error, no log s.
         constant = [

@@ -7,7 +7,7 @@ of worker processes.
 import multiprocessing
 import os
 import os.path as osp
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, cast
 
 import cv2
 import numpy as np
@@ -216,9 +216,13 @@ def generate_synthetic_dataset(out_dir: str,
         workers = min(_available_cpus(), MAX_DEFAULT_WORKERS)
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ValueError(f'generate_synthetic_dataset: workers must be >= 1, got {workers!r}.')
+    # SyntheticOptions checks that each of these is a pair.
     options = SyntheticOptions(
-        image_size=tuple(image_size), focal_range=None if focal_range is None else tuple(
-            focal_range), depth_range=tuple(depth_range), truncation_prob=truncation_prob,
+        image_size=cast(Tuple[int, int], tuple(image_size)),
+        focal_range=None if focal_range is None else cast(Tuple[float, float],
+                                                          tuple(focal_range)),
+        depth_range=cast(Tuple[float, float], tuple(depth_range)),
+        truncation_prob=truncation_prob,
         jpeg_quality=jpeg_quality, max_yaw=float(max_yaw), clutter=bool(clutter))
     body_model_dir = prepare_body_model_dir(body_model_dir, create=create_body_model)
     tasks = [(split, i) for split in SPLITS for i in range(counts[split])]
@@ -237,6 +241,9 @@ def generate_synthetic_dataset(out_dir: str,
                 tasks, desc='rendering', unit='img')]
         else:
             # Forked workers inherit the loaded models (copy-on-write); spawned ones load them.
+            context: Any
+            initializer: Callable[..., None]
+            initargs: Tuple[Any, ...]
             if 'fork' in multiprocessing.get_all_start_methods():
                 context, initializer, initargs = multiprocessing.get_context('fork'), \
                     _init_forked_worker, ()

@@ -80,11 +80,13 @@ class SyntheticOptions:
             raise ValueError(f'SyntheticOptions: image_size must be (W, H) with both sides >= '
                              f'{MIN_IMAGE_SIDE} pixels, got {self.image_size}.')
         object.__setattr__(self, 'image_size', (width, height))
-        if self.focal_range is None:
+        focal_range = self.focal_range
+        if focal_range is None:
             diagonal = float(estimate_focal_length(width, height))
-            object.__setattr__(self, 'focal_range',
-                               tuple(diagonal * k for k in FOCAL_RANGE_IN_DIAGONALS))
-        low, high = self.focal_range
+            focal_range = (diagonal * FOCAL_RANGE_IN_DIAGONALS[0],
+                           diagonal * FOCAL_RANGE_IN_DIAGONALS[1])
+            object.__setattr__(self, 'focal_range', focal_range)
+        low, high = focal_range
         if not 0 < low <= high:
             raise ValueError(f'SyntheticOptions: focal_range must be 0 < low <= high pixels, got '
                              f'{self.focal_range}.')
@@ -205,6 +207,7 @@ def render_synthetic_sample(rng: np.random.Generator, body_models: SyntheticBody
     betas = np.clip(rng.normal(size=NUM_BETAS), -BETAS_CLIP, BETAS_CLIP).astype(np.float32)
     body_pose = sample_body_pose(rng)[0].astype(np.float32)
     global_orient = sample_global_orient(rng, options.max_yaw).astype(np.float32)
+    assert options.focal_range is not None  # SyntheticOptions fills it in
     focal, principal = sample_intrinsics(rng, options.image_size, options.focal_range)
 
     params = dict(betas=betas[None], body_pose=body_pose[None],

@@ -556,8 +556,9 @@ def _build_tube(spec: _PartSpec, layout: _PartLayout) -> _Tube:
         ring_t.append(t[0] - spec.cap_start * np.sin(phi))
         ring_vals.append(vals[0] * (np.cos(phi), np.cos(phi), 1., 1.))
     for k in range(len(t)):
-        if st[k].tag is not None:
-            ring_tag[st[k].tag] = len(ring_t)
+        tag = st[k].tag
+        if tag is not None:
+            ring_tag[tag] = len(ring_t)
         ring_t.append(t[k])
         ring_vals.append(vals[k])
         if k == len(t) - 1:
@@ -701,6 +702,7 @@ def _bridge_faces(a_face: np.ndarray, b_face: np.ndarray, verts: np.ndarray) -> 
         cost = sum(np.linalg.norm(verts[x] - verts[y]) for x, y in match.items())
         if best is None or cost < best[0] - 1e-12:
             best = (cost, match)
+    assert best is not None  # the loop tries at least one matching
     match = best[1]
     tris = []
     for x, y in zip(a_face, np.roll(a_face, -1)):
@@ -854,7 +856,7 @@ def _dims_for(gender: str, seed: int) -> Dict[str, float]:
     return dims
 
 
-def _shifted(dims: Dict[str, float], betas: Sequence[float]) -> Dict[str, float]:
+def _shifted(dims: Dict[str, float], betas: np.ndarray) -> Dict[str, float]:
     """``dims`` moved by ``betas`` along the designed shape directions."""
     out = dict(dims)
     for beta, delta in zip(betas, _SHAPE_DELTAS):
@@ -916,7 +918,7 @@ def _skinning_weights(verts: np.ndarray, joints: np.ndarray, ends: Dict[str, np.
             w[:, lefts] *= side
             w[:, rights] *= 1. - side
         w[w < MIN_SKIN_WEIGHT * w.max(axis=1, keepdims=True)] = 0.
-        weights[np.ix_(sel, candidates)] = w / w.sum(axis=1, keepdims=True)
+        weights[np.ix_(sel, np.asarray(candidates))] = w / w.sum(axis=1, keepdims=True)
     return weights
 
 
@@ -1077,12 +1079,13 @@ def write_standin_smpl(out_dir: PathLike, seed: int = 0,
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     contents = []
-    neutral = None
+    neutral: Optional[Dict[str, object]] = None
     for gender in STANDIN_GENDERS:
         model = make_standin_smpl(seed=seed, gender=gender)
         neutral = model if gender == 'neutral' else neutral
         contents.append((gender, STANDIN_FILE_NAMES[gender],
                          pickle.dumps(model, protocol=PICKLE_PROTOCOL)))
+    assert neutral is not None  # STANDIN_GENDERS includes 'neutral'
     contents.append(('h36m_regressor', STANDIN_H36M_REGRESSOR_NAME,
                      _npy_bytes(make_standin_h36m_regressor(neutral))))
     paths = {}

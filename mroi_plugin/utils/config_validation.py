@@ -45,7 +45,7 @@ import sys
 import textwrap
 import types
 import typing
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import torch
@@ -64,7 +64,8 @@ _BUILDER_KEYS = {
     'parameter scheduler': {'convert_to_iter_based'},
 }
 # OptimWrapper pops ``clip_grad.type`` and passes the rest to one of these.
-_CLIP_GRAD = {'norm': torch.nn.utils.clip_grad_norm_, 'value': torch.nn.utils.clip_grad_value_}
+_CLIP_GRAD: Dict[str, Callable[..., Any]] = {
+    'norm': torch.nn.utils.clip_grad_norm_, 'value': torch.nn.utils.clip_grad_value_}
 # Nested config dicts built by helpers that take extra keys (mmcv's
 # build_norm_layer pops ``requires_grad``), or by mmengine's initialiser.
 _UNCHECKED_KEYS = {'init_cfg', 'norm_cfg', 'conv_cfg'}
@@ -260,6 +261,7 @@ def _accepted_by_init(cls: type, owner_index: int, cfg: dict) -> Optional[_Accep
         if parent is None:
             return None
         extra, extra_hints = parent
+        assert call is not None  # parent is None without it
         parent_owner = next(klass for klass in mro[owner_index + 1:] if '__init__' in vars(klass))
         order, _, _ = _named(vars(parent_owner)['__init__'], drop_first=True)
         bound = _bound_by_call(call, order)
@@ -300,14 +302,15 @@ def _suggest(key: str, names: Sequence[str]) -> str:
     return f" - did you mean '{close[0]}'?" if close else ''
 
 
-def component_problems(cfg: dict, cls: Callable, path: str, skip: Sequence[str] = ()) -> List[str]:
+def component_problems(cfg: dict, cls: Callable, path: str,
+                       skip: Collection[str] = ()) -> List[str]:
     """Unknown keys and type mismatches of one config dict against ``cls``'s signature.
 
     Args:
         cfg (dict): The component's config (``type`` and builder keys are ignored).
         cls (Callable): The class (or function) it builds.
         path (str): Dotted key path of ``cfg`` in the config, for the messages.
-        skip (Sequence[str]): Keys the builder consumes itself.
+        skip (Collection[str]): Keys the builder consumes itself.
 
     Returns:
         list[str]: One message per problem.

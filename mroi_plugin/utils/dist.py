@@ -22,7 +22,7 @@ import os
 import sys
 import traceback
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Any, Dict, Iterator, Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -105,7 +105,7 @@ def prepare_distributed_for_cpu(cfg: Config, launcher: str) -> bool:
         raise ValueError(f"Unknown launcher '{launcher}': use none, pytorch or slurm.")
     timeout = dist_timeout_seconds(cfg)
     if not torch_dist.is_initialized():
-        kwargs = {}
+        kwargs: Dict[str, Any] = {}
         if timeout is not None:
             kwargs['timeout'] = datetime.timedelta(seconds=timeout)
         torch_dist.init_process_group(backend='gloo', init_method='env://', **kwargs)

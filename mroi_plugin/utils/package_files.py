@@ -42,7 +42,7 @@ def packaged_dir(name: str) -> str:
 
 
 def _packaged_configs(root: str) -> List[str]:
-    found = []
+    found: List[str] = []
     for folder, _, files in os.walk(root):
         found.extend(
             osp.relpath(osp.join(folder, f), root).replace(os.sep, '/')

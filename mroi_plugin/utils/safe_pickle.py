@@ -28,10 +28,11 @@ What is *not* guaranteed: a crafted file can still ask for a large allocation
 types and shapes of what they use.
 """
 import copyreg
+import importlib
 import io
 import pickle
 import zipfile
-from typing import IO, Any, Dict, Iterable, Optional, Set, Tuple
+from typing import IO, Any, Callable, ClassVar, Dict, Iterable, List, Optional, Set, Tuple
 
 import numpy as np
 
@@ -40,12 +41,14 @@ __all__ = [
     'CONTAINER_GLOBALS', 'restricted_loads', 'read_npy_restricted', 'load_npz_restricted'
 ]
 
-try:  # numpy >= 2 moved numpy.core to numpy._core (old pickles still name numpy.core)
-    from numpy._core import multiarray as _multiarray
-    from numpy._core import numeric as _numeric
+# numpy >= 2 moved numpy.core to numpy._core (old pickles still name numpy.core). Imported
+# by name: the private functions used below are not in numpy's type stubs.
+try:
+    _multiarray = importlib.import_module('numpy._core.multiarray')
+    _numeric = importlib.import_module('numpy._core.numeric')
 except ImportError:  # pragma: no cover - numpy 1.x
-    from numpy.core import multiarray as _multiarray
-    from numpy.core import numeric as _numeric
+    _multiarray = importlib.import_module('numpy.core.multiarray')
+    _numeric = importlib.import_module('numpy.core.numeric')
 
 
 class UnsafePickleError(pickle.UnpicklingError):
@@ -61,6 +64,9 @@ class InertObject:
 
     pickled_module = ''
     pickled_name = ''
+    # Set through __dict__ (by __new__ and __setstate__), never by attribute assignment.
+    _args: Tuple[Any, ...]
+    _state: Dict[str, Any]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> 'InertObject':
         obj = super().__new__(cls)
@@ -184,7 +190,7 @@ def _copyreg_reconstructor(cls: Any, base: Any, state: Any) -> Any:
             or base not in allowed:
         raise UnsafePickleError(f'copyreg._reconstructor is only allowed on plain or inert '
                                 f'classes (got {cls!r}, {base!r})')
-    return copyreg._reconstructor(cls, base, state)
+    return copyreg._reconstructor(cls, base, state)  # type: ignore[attr-defined]  # not in stubs
 
 
 def _container_globals() -> Dict[Tuple[str, str], Any]:
@@ -214,9 +220,13 @@ def _canonical_dtype(dtype: np.dtype) -> np.dtype:
     overlapping) and sets the flags itself, which ``dtype.__setstate__`` does not.
     """
     if dtype.names is not None:
-        fields = [dtype.fields[name] for name in dtype.names]
-        spec = dict(names=list(dtype.names), formats=[_canonical_dtype(f[0]) for f in fields],
-                    offsets=[f[1] for f in fields], itemsize=dtype.itemsize)
+        described = dtype.fields
+        assert described is not None  # a structured dtype has fields
+        fields: List[Tuple[Any, ...]] = [described[name] for name in dtype.names]
+        # Any: numpy's stubs type the dict form of dtype() narrower than it is.
+        spec: Any = dict(
+            names=list(dtype.names), formats=[_canonical_dtype(f[0]) for f in fields],
+            offsets=[f[1] for f in fields], itemsize=dtype.itemsize)
         if any(len(f) > 2 for f in fields):
             spec['titles'] = [f[2] if len(f) > 2 else None for f in fields]
         return np.dtype(spec, align=dtype.isalignedstruct)
@@ -256,7 +266,10 @@ class RestrictedUnpickler(pickle._Unpickler):
             bytes of Python-2 numpy arrays verbatim.
     """
 
-    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch: ClassVar[Dict[int, Callable[[Any], None]]] = dict(pickle._Unpickler.dispatch)
+    # Internals of the pure-Python unpickler (not in its type stubs).
+    stack: List[Any]
+    append: Callable[[Any], None]
 
     def __init__(self, file: IO[bytes], allowed: Optional[Dict[Tuple[str, str], Any]] = None,
                  unknown: str = 'error', encoding: str = 'latin1') -> None:
@@ -340,9 +353,9 @@ class RestrictedUnpickler(pickle._Unpickler):
         if isinstance(inst, np.dtype):
             # Validate on a scratch copy first: ``inst`` may already be in use.
             scratch = np.dtype(inst, copy=True)
-            scratch.__setstate__(state)
+            scratch.__setstate__(state)  # type: ignore[attr-defined]  # not in numpy's stubs
             _check_dtype(scratch)
-            inst.__setstate__(state)
+            inst.__setstate__(state)  # type: ignore[attr-defined]  # not in numpy's stubs
             _check_dtype(inst)
         elif type(inst) is np.ndarray:
             inst.__setstate__(state)

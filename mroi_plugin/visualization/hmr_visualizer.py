@@ -9,7 +9,7 @@ work on top of it.
 Images are RGB uint8, as everywhere in mmengine's visualisation; colours are RGB tuples.
 """
 import itertools
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union, cast
 
 import cv2
 import numpy as np
@@ -47,7 +47,7 @@ def _numpy(value: Any, dtype: Any = np.float64) -> np.ndarray:
     return np.asarray(value, dtype=dtype)
 
 
-def _fixed(point: Sequence[float]) -> Tuple[int, int]:
+def _fixed(point: Union[Sequence[float], np.ndarray]) -> Tuple[int, int]:
     return int(round(float(point[0]) * _SHIFT)), int(round(float(point[1]) * _SHIFT))
 
 
@@ -94,6 +94,9 @@ class HMRVisualizer(Visualizer):
             drawn. Defaults to 0.
     """
 
+    # The image being drawn on, kept by mmengine's Visualizer.
+    _image: np.ndarray
+
     def __init__(self,
                  name: str = 'visualizer',
                  image: Optional[np.ndarray] = None,
@@ -113,10 +116,10 @@ class HMRVisualizer(Visualizer):
         super().__init__(name=name, image=image, vis_backends=vis_backends, save_dir=save_dir)
         self.faces: Optional[np.ndarray] = None if faces is None else self._check_faces(faces)
         self.body_model: Optional[torch.nn.Module] = None
-        self.gt_color = tuple(gt_color)
-        self.gt_mesh_color = tuple(gt_mesh_color)
-        self.pred_color = tuple(pred_color)
-        self.bbox_color = tuple(bbox_color)
+        self.gt_color = cast(ColorType, tuple(gt_color))
+        self.gt_mesh_color = cast(ColorType, tuple(gt_mesh_color))
+        self.pred_color = cast(ColorType, tuple(pred_color))
+        self.bbox_color = cast(ColorType, tuple(bbox_color))
         self.mesh_alpha = float(mesh_alpha)
         self.radius = radius
         self.line_width = line_width
@@ -185,8 +188,8 @@ class HMRVisualizer(Visualizer):
     # ---------------------------------------------------------- primitives
     def draw_meshes(self,
                     vertices: Union[np.ndarray, Sequence[np.ndarray]],
-                    focal_length: Union[float, Sequence[float]],
-                    principal_point: Sequence[float],
+                    focal_length: Union[float, Sequence[float], np.ndarray],
+                    principal_point: Union[Sequence[float], np.ndarray],
                     colors: Optional[Sequence[ColorType]] = None,
                     alpha: Optional[float] = None,
                     faces: Optional[np.ndarray] = None) -> 'HMRVisualizer':
@@ -250,7 +253,7 @@ class HMRVisualizer(Visualizer):
         keep = np.isfinite(points[:, :2]).all(axis=1)
         if points.shape[1] == 3:
             keep &= points[:, 2] > (self.keypoint_thr if thr is None else thr)
-        color = tuple(int(c) for c in (self.pred_color if color is None else color))
+        rgb = tuple(int(c) for c in (self.pred_color if color is None else color))
         radius = self._radius() if radius is None else float(radius)
         image = self._image
         height, width = image.shape[:2]
@@ -263,7 +266,7 @@ class HMRVisualizer(Visualizer):
             center = _fixed((u, v))
             cv2.circle(image, center, fixed_radius + outline * _SHIFT, _OUTLINE_COLOR, -1,
                        cv2.LINE_AA, _SHIFT_BITS)
-            cv2.circle(image, center, fixed_radius, color, -1, cv2.LINE_AA, _SHIFT_BITS)
+            cv2.circle(image, center, fixed_radius, rgb, -1, cv2.LINE_AA, _SHIFT_BITS)
         self._update(image)
         return self
 
@@ -288,13 +291,16 @@ class HMRVisualizer(Visualizer):
             HMRVisualizer: self, for chaining.
         """
         boxes = _numpy(bboxes).reshape(-1, 4) if np.size(bboxes) else np.zeros((0, 4))
+        box_colors: List[Any]
         if colors is None:
-            colors = [self.bbox_color] * len(boxes)
+            box_colors = [self.bbox_color] * len(boxes)
         elif len(colors) == 3 and np.isscalar(colors[0]):
-            colors = [tuple(colors)] * len(boxes)
+            box_colors = [tuple(colors)] * len(boxes)
+        else:
+            box_colors = list(colors)
         if labels is None and scores is not None:
             labels = [f'{float(s):.2f}' for s in scores]
-        for name, values in (('colors', colors), ('labels', labels)):
+        for name, values in (('colors', box_colors), ('labels', labels)):
             if values is not None and len(values) != len(boxes):
                 raise ValueError(f'HMRVisualizer.draw_person_boxes: {len(boxes)} boxes but '
                                  f'{len(values)} {name}.')
@@ -304,7 +310,7 @@ class HMRVisualizer(Visualizer):
         for index, box in enumerate(boxes):
             if not np.isfinite(box).all():
                 continue
-            color = tuple(int(c) for c in colors[index])
+            color = tuple(int(c) for c in box_colors[index])
             cv2.rectangle(image, _fixed(box[:2]), _fixed(box[2:]), color, width, cv2.LINE_AA,
                           _SHIFT_BITS)
             if labels is not None:
@@ -430,12 +436,13 @@ class HMRVisualizer(Visualizer):
         view = self._view(sample, roi)
         camera = self._camera(sample, view)
         has_camera = camera is not None and 'pred_cam_full' in sample
-        if draw_mesh and has_camera and 'pred_vertices' in sample and self.faces is not None:
+        if (draw_mesh and camera is not None and has_camera and 'pred_vertices' in sample
+                and self.faces is not None):
             vertices = _numpy(sample.pred_vertices) + _numpy(sample.pred_cam_full)
             self.draw_meshes([vertices], *camera)
         if draw_bbox:
             self._draw_boxes_of(sample, view)
-        if has_camera and 'pred_keypoints3d' in sample:
+        if camera is not None and has_camera and 'pred_keypoints3d' in sample:
             points = perspective_projection(_numpy(sample.pred_keypoints3d),
                                             _numpy(sample.pred_cam_full), camera[0], camera[1])
             self.draw_keypoints(points, color=self.pred_color)

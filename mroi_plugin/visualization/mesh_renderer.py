@@ -57,6 +57,8 @@ _MIN_PIXEL_AREA = 1e-12
 _INSIDE_TOL = 1e-9
 
 ColorLike = Union[Sequence[float], np.ndarray]
+# A camera quantity or direction: numbers or a numpy array of them.
+VectorLike = Union[Sequence[float], np.ndarray]
 
 
 @dataclass
@@ -142,8 +144,8 @@ def _check_image_shape(image_shape: Sequence[int]) -> Tuple[int, int]:
     return int(image_shape[0]), int(image_shape[1])
 
 
-def _project(vertices: np.ndarray, focal_length: Union[float, Sequence[float]],
-             principal_point: Sequence[float]) -> np.ndarray:
+def _project(vertices: np.ndarray, focal_length: Union[float, VectorLike],
+             principal_point: VectorLike) -> np.ndarray:
     focal = np.asarray(focal_length, dtype=np.float64)
     if focal.shape not in ((), (1, ), (2, )):
         raise ValueError('mesh renderer: `focal_length` must be a scalar or (fx, fy) in pixels, '
@@ -159,8 +161,8 @@ def _project(vertices: np.ndarray, focal_length: Union[float, Sequence[float]],
 
 def rasterize_mesh(vertices: np.ndarray,
                    faces: np.ndarray,
-                   focal_length: Union[float, Sequence[float]],
-                   principal_point: Sequence[float],
+                   focal_length: Union[float, VectorLike],
+                   principal_point: VectorLike,
                    image_shape: Sequence[int],
                    cull_backfaces: bool = False,
                    near: float = DEFAULT_NEAR) -> Rasterization:
@@ -354,12 +356,12 @@ def _resolve_colors(color: ColorLike, num_vertices: int,
 def render_mesh(image: np.ndarray,
                 vertices: np.ndarray,
                 faces: np.ndarray,
-                focal_length: Union[float, Sequence[float]],
-                principal_point: Sequence[float],
+                focal_length: Union[float, VectorLike],
+                principal_point: VectorLike,
                 color: ColorLike = DEFAULT_MESH_COLOR,
                 alpha: float = 1.0,
                 face_colors: Optional[np.ndarray] = None,
-                light_direction: Sequence[float] = DEFAULT_LIGHT_DIRECTION,
+                light_direction: VectorLike = DEFAULT_LIGHT_DIRECTION,
                 ambient: float = DEFAULT_AMBIENT,
                 diffuse: float = DEFAULT_DIFFUSE,
                 smooth: bool = True,
@@ -433,6 +435,7 @@ def render_mesh(image: np.ndarray,
     if face_colors is not None:
         base = face_colors[face]
     else:
+        assert vertex_colors is not None  # _resolve_colors gives one of the two
         base = _interpolate(weights, vertex_colors, corners)
     shaded = base * shade[:, None]
     if alpha < 1.0:
@@ -446,8 +449,8 @@ def render_mesh(image: np.ndarray,
 def render_meshes(image: np.ndarray,
                   vertices: Sequence[np.ndarray],
                   faces: Union[np.ndarray, Sequence[np.ndarray]],
-                  focal_length: Union[float, Sequence[float]],
-                  principal_point: Sequence[float],
+                  focal_length: Union[float, VectorLike],
+                  principal_point: VectorLike,
                   colors: Optional[Sequence[ColorLike]] = None,
                   alpha: float = 1.0,
                   **kwargs) -> Tuple[np.ndarray, ...]:
@@ -487,6 +490,7 @@ def render_meshes(image: np.ndarray,
         verts, mesh_faces = _check_mesh(verts, mesh_faces)
         vertex_colors, _ = _resolve_colors(color, len(verts), None, len(mesh_faces))
         all_faces.append(mesh_faces + offset)
+        assert vertex_colors is not None  # no face colours given
         all_colors.append(vertex_colors)
         offset += len(verts)
     return render_mesh(image, np.concatenate(vertices), np.concatenate(all_faces),

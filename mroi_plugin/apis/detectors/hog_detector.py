@@ -62,7 +62,8 @@ class HOGPersonDetector:
         self.win_stride = (int(win_stride), int(win_stride))
         self.pyramid_scale = float(pyramid_scale)
         self.hog = cv2.HOGDescriptor()
-        self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self.hog.setSVMDetector(
+            np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), dtype=np.float32))
 
     def __call__(self, img: np.ndarray, name: Optional[str] = None) -> np.ndarray:
         """Detect people in one image.

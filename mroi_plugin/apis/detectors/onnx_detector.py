@@ -19,7 +19,7 @@ are given (mmdeploy's RTMDet end2end files need ``mean=(103.53, 116.28, 123.675)
 """
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -146,7 +146,7 @@ class ONNXPersonDetector:
                 backend = 'opencv'
         if backend == 'onnxruntime':
             try:
-                self.session = _OrtSession(path, device)
+                self.session: Union[_OrtSession, _OpenCVSession] = _OrtSession(path, device)
             except ImportError as error:
                 raise ImportError(
                     'ONNXPersonDetector(backend="onnxruntime") needs onnxruntime: '
@@ -164,7 +164,8 @@ class ONNXPersonDetector:
             raise ValueError(f'{path} takes a fixed {fixed[1]}x{fixed[0]} input; input_size='
                              f'{tuple(input_size)} contradicts it (leave it out).')
         size = input_size if input_size is not None else fixed
-        self.input_size = tuple(int(v) for v in (size or DEFAULT_INPUT_SIZE))
+        height, width = size or DEFAULT_INPUT_SIZE
+        self.input_size = (int(height), int(width))
         self.layout = layout
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
         self.std = None if std is None else np.asarray(std, dtype=np.float32)
@@ -207,14 +208,14 @@ class ONNXPersonDetector:
             xs, ys = np.meshgrid(np.arange(in_w // stride), np.arange(in_h // stride))
             grids.append(np.stack([xs, ys], axis=-1).reshape(-1, 2))
             strides.append(np.full((grids[-1].shape[0], 1), stride))
-        grid, stride = np.concatenate(grids), np.concatenate(strides)
+        grid, stride_col = np.concatenate(grids), np.concatenate(strides)
         pred = raw.reshape(-1, raw.shape[-1]).astype(np.float64)
         if len(pred) != len(grid):
             raise ValueError(
                 f'{self.path}: a YOLOX head on a {in_w}x{in_h} input has {len(grid)} anchors '
                 f'(strides {YOLOX_STRIDES}), the output has {len(pred)}; give input_size=.')
-        centers = (pred[:, :2] + grid) * stride
-        sizes = np.exp(np.clip(pred[:, 2:4], None, 20.0)) * stride
+        centers = (pred[:, :2] + grid) * stride_col
+        sizes = np.exp(np.clip(pred[:, 2:4], None, 20.0)) * stride_col
         boxes = np.concatenate([centers - sizes / 2, centers + sizes / 2], axis=1)
         scores = pred[:, 4] * pred[:, 5 + self.person_label]
         return boxes, scores

@@ -7,7 +7,7 @@ store them in ``results`` (``'scale'``, ``'rotation'``, ``'color_scale'``);
 virtual full image (docs/CONVENTIONS.md "Augmentation").
 Randomness comes from numpy's global generator, which mmengine seeds.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -40,7 +40,8 @@ SMPL_CONVENTION = 'smpl_24'
 
 
 def flip_smpl_pose(global_orient: np.ndarray, body_pose: np.ndarray,
-                   smpl_flip_indices: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
+                   smpl_flip_indices: Union[Sequence[int], np.ndarray]
+                   ) -> Tuple[np.ndarray, np.ndarray]:
     """Mirror an SMPL pose about the camera's x = 0 plane.
 
     Left and right joints swap their rotations, and every rotation is
@@ -249,7 +250,8 @@ class RandomScaleRotation(BaseTransform):
 
     @cache_randomness
     def _random_params(self) -> Tuple[float, float]:
-        scale = np.clip(1.0 + self.scale_std * np.random.randn(), *self.scale_range)
+        low, high = self.scale_range
+        scale = float(np.clip(1.0 + self.scale_std * np.random.randn(), low, high))
         rotation = 0.0
         if np.random.rand() < self.rotation_prob:
             rotation = np.clip(self.rotation_std * np.random.randn(), -self.max_rotation,

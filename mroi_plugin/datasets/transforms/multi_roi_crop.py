@@ -87,10 +87,9 @@ def get_roi_layout(num_rois: int,
     if isinstance(num_rois, bool) or not isinstance(num_rois, (int, np.integer)) \
             or num_rois < 1:
         raise ValueError(f'MultiRoICrop: num_rois must be an int >= 1, got {num_rois!r}.')
-    table = roi_table
-    if table is None:
-        table = ROI_TABLE_5 if num_rois <= len(ROI_TABLE_5) else ROI_TABLE_9
-    table = np.asarray(table, dtype=np.float64)
+    if roi_table is None:
+        roi_table = ROI_TABLE_5 if num_rois <= len(ROI_TABLE_5) else ROI_TABLE_9
+    table = np.asarray(roi_table, dtype=np.float64)
     if table.ndim != 2 or table.shape[1] != 3:
         raise ValueError(
             f'MultiRoICrop: roi_table must be rows (shift_x, shift_y, size_factor), got shape '
@@ -102,30 +101,33 @@ def get_roi_layout(num_rois: int,
                 f'MultiRoICrop: num_rois={num_rois} exceeds the RoI table ({table.shape[0]} '
                 'rows); pass explicit shifts=[(dx, dy), ...] and scales=[...] of length '
                 f'{num_rois}, or a longer roi_table.')
-        shifts = table[:num_rois, :2]
+        shifts = table[:num_rois, :2].tolist()
     if scales is None:
         if not table_fits:
             raise ValueError(
                 f'MultiRoICrop: num_rois={num_rois} exceeds the RoI table ({table.shape[0]} '
                 f'rows); pass explicit scales=[...] of length {num_rois}, or a longer roi_table.')
-        scales = table[:num_rois, 2]
-    shifts = np.asarray(shifts, dtype=np.float64)
-    scales = np.asarray(scales, dtype=np.float64)
-    if shifts.shape != (num_rois, 2):
+        scales = table[:num_rois, 2].tolist()
+    shift_array = np.asarray(shifts, dtype=np.float64)
+    scale_array = np.asarray(scales, dtype=np.float64)
+    if shift_array.shape != (num_rois, 2):
         raise ValueError(
-            f'MultiRoICrop: shifts must be {num_rois} pairs (dx, dy), got shape {shifts.shape}.')
-    if scales.shape != (num_rois, ):
+            f'MultiRoICrop: shifts must be {num_rois} pairs (dx, dy), got shape '
+            f'{shift_array.shape}.')
+    if scale_array.shape != (num_rois, ):
         raise ValueError(
-            f'MultiRoICrop: scales must be {num_rois} size factors, got shape {scales.shape}.')
-    if not (np.all(np.isfinite(shifts)) and np.all(np.isfinite(scales)) and np.all(scales > 0)):
+            f'MultiRoICrop: scales must be {num_rois} size factors, got shape '
+            f'{scale_array.shape}.')
+    if not (np.all(np.isfinite(shift_array)) and np.all(np.isfinite(scale_array))
+            and np.all(scale_array > 0)):
         raise ValueError(
             f'MultiRoICrop: shifts must be finite and scales finite and > 0, got shifts='
-            f'{shifts.tolist()}, scales={scales.tolist()}.')
-    if np.any(shifts[0] != 0) or scales[0] != 1:
+            f'{shift_array.tolist()}, scales={scale_array.tolist()}.')
+    if np.any(shift_array[0] != 0) or scale_array[0] != 1:
         raise ValueError(
             'MultiRoICrop: RoI 0 must be the original box (shift (0, 0), scale 1); got '
-            f'shift {shifts[0].tolist()}, scale {scales[0]}. Reorder the table.')
-    return shifts, scales
+            f'shift {shift_array[0].tolist()}, scale {scale_array[0]}. Reorder the table.')
+    return shift_array, scale_array
 
 
 def cliff_crop_window(centers: np.ndarray, sizes: np.ndarray,

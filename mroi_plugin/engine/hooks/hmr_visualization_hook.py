@@ -136,6 +136,7 @@ class HMRVisualizationHook(Hook):
     def _draw(self, name: str, data_batch: dict, index: int, sample: BaseDataElement,
               step: int, out_file: Optional[str] = None) -> None:
         image, roi = self._image(data_batch, index, sample)
+        assert self._visualizer is not None  # set before the first draw
         self._visualizer.add_datasample(
             name, image, data_sample=sample, draw_gt=self.draw_gt, draw_pred=self.draw_pred,
             show=self.show, wait_time=self.wait_time, out_file=out_file, step=step, roi=roi)

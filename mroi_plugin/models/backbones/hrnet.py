@@ -1,6 +1,6 @@
 """HRNet backbone (Sun et al., CVPR'19), parameter-compatible with mmpose's ``HRNet``."""
 import copy
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 import torch.nn as nn
 import torch.nn.functional as F
@@ -70,7 +70,7 @@ class HRModule(nn.Module):
 
     def __init__(self,
                  num_branches: int,
-                 block: type,
+                 block: Any,
                  num_blocks: Sequence[int],
                  in_channels: Sequence[int],
                  num_channels: Sequence[int],
@@ -84,7 +84,7 @@ class HRModule(nn.Module):
                                  f'{len(value)} entries ({tuple(value)}).')
         self.num_branches = num_branches
         self.multiscale_output = multiscale_output
-        self.upsample_cfg = dict(mode='nearest', align_corners=None)
+        self.upsample_cfg: Dict[str, Any] = dict(mode='nearest', align_corners=None)
         self.upsample_cfg.update(upsample_cfg or {})
         self.branches = nn.ModuleList(
             make_res_layer(block, in_channels[i], num_channels[i], num_blocks[i])
@@ -128,7 +128,7 @@ class HRModule(nn.Module):
         for i, fuse_layer in enumerate(self.fuse_layers):
             size = x[i].shape[-2:]
             total = x[i]
-            for j, fuse in enumerate(fuse_layer):
+            for j, fuse in enumerate(cast(nn.ModuleList, fuse_layer)):
                 if j == i:
                     continue
                 y = fuse(x[j])

@@ -1,6 +1,6 @@
 """Helpers shared by the backbones: ``norm_eval`` and checking a ``Pretrained`` init_cfg."""
 import os.path as osp
-from typing import Any, List, Optional, Union
+from typing import Any, Optional, Sequence, Union
 
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -13,7 +13,8 @@ _REMOTE_PREFIXES = ('http://', 'https://', 'torchvision://', 'open-mmlab://', 'o
                     'mmcls://', 'pavi://', 's3://', 'modelzoo://')
 
 
-def check_pretrained_checkpoint(init_cfg: Optional[Union[dict, List[dict]]], owner: str) -> None:
+def check_pretrained_checkpoint(init_cfg: Optional[Union[dict, Sequence[dict]]],
+                                owner: str) -> None:
     """Raise a clear error when a ``Pretrained`` init_cfg names a missing local file.
 
     mmengine would otherwise fail deep inside ``load_checkpoint`` with a message that
@@ -31,7 +32,7 @@ def check_pretrained_checkpoint(init_cfg: Optional[Union[dict, List[dict]]], own
     """
     if init_cfg is None:
         return
-    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    cfgs = [init_cfg] if isinstance(init_cfg, dict) else list(init_cfg)
     for cfg in cfgs:
         if cfg.get('type') != 'Pretrained':
             continue

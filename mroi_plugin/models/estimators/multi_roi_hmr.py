@@ -147,6 +147,7 @@ class MultiRoIHMR(BaseModel):
                 "model's roi_sampler for crop mode.") from err
         crop_size = tuple(data_samples[0].metainfo['crop_size'])
         maps = self.backbone(inputs)
+        assert self.roi_sampler is not None  # only called with a roi_sampler
         return self.roi_sampler(maps, boxes, tuple(inputs.shape[-2:]), crop_size)
 
     def _extract_feats(self, inputs: Tensor, num_people: int, contrastive: bool,

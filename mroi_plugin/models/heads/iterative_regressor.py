@@ -1,7 +1,7 @@
 """Iterative error feedback regressor (HMR / SPIN / CLIFF) and its SMPL mean parameters."""
 import os
 import zipfile
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -177,7 +177,7 @@ class IterativeRegressor(BaseModule):
             self.register_buffer(f'init_{name}', value.clone())
             self.output_channels[name] = value.numel()
         total_in = in_channels + cond_channels + sum(self.output_channels.values())
-        layers = [nn.Linear(total_in, hidden_channels)]
+        layers: List[nn.Module] = [nn.Linear(total_in, hidden_channels)]
         if act_cfg is not None:
             layers.append(build_activation_layer(dict(act_cfg)))
         layers += [nn.Dropout(dropout), nn.Linear(hidden_channels, hidden_channels)]
@@ -185,13 +185,14 @@ class IterativeRegressor(BaseModule):
             layers.append(build_activation_layer(dict(act_cfg)))
         layers.append(nn.Dropout(dropout))
         self.layers = nn.Sequential(*layers)
-        self.decoders = nn.ModuleDict({
+        decoders = {
             name: nn.Linear(hidden_channels, channels)
             for name, channels in self.output_channels.items()
-        })
-        for decoder in self.decoders.values():
+        }
+        for decoder in decoders.values():
             nn.init.xavier_uniform_(decoder.weight, gain=output_init_gain)
             nn.init.zeros_(decoder.bias)
+        self.decoders = nn.ModuleDict(decoders)
 
     def init_value(self, name: str) -> Tensor:
         """The start value of output ``name``, ``(channels,)``."""

@@ -55,10 +55,10 @@ def zero_loss(*tensors: Tensor) -> Tensor:
     return total
 
 
-def select_valid(mask: Tensor, *tensors: Optional[Tensor]) -> Tuple[Optional[Tensor], ...]:
-    """Index every tensor with ``mask`` over its leading dims (None stays None).
+def select_valid(mask: Tensor, *tensors: Tensor) -> Tuple[Tensor, ...]:
+    """Index every tensor with ``mask`` over its leading dims.
 
     Selecting (instead of multiplying by the mask) keeps NaN or garbage in unavailable
     targets out of the loss and its gradient.
     """
-    return tuple(None if t is None else t[mask] for t in tensors)
+    return tuple(t[mask] for t in tensors)

@@ -119,5 +119,6 @@ class RoIFeatureSampler(BaseModule):
                 'RoIFeatureSampler: boxes must be (B, N, 4) x1, y1, x2, y2 context pixels, got '
                 f'{tuple(boxes.shape)}.')
         maps = (feats, ) if isinstance(feats, Tensor) else tuple(feats)
-        return tuple(self._sample(feat, boxes, tuple(context_size), tuple(crop_size))
+        return tuple(self._sample(feat, boxes, (context_size[0], context_size[1]),
+                                  (crop_size[0], crop_size[1]))
                      for feat in maps)
