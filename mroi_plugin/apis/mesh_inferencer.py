@@ -59,9 +59,6 @@ from .video_io import VIDEO_EXTENSIONS, VideoWriter, iter_video, probe_video
 __all__ = ['MeshInferencer', 'draw_people', 'IMAGE_EXTENSIONS']
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
-#: Person fields of the JSON predictions (the vertices only on request).
-PREDICTION_KEYS = ('bbox', 'score', 'pose', 'betas', 'cam_full', 'cam_crop', 'focal_length',
-                   'principal_point', 'bbox_center', 'bbox_size')
 DEFAULT_BBOX_THR = 0.5
 # Boxes are drawn in the person's mesh colour darkened by this factor (visible on the mesh).
 _BOX_SHADE = 0.6
@@ -167,14 +164,6 @@ def draw_people(img: np.ndarray,
         return overlay
     side = render_side_view(vertices, faces, focal, principal, (height, width), colors=colors)
     return side_by_side(overlay, side)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 class MeshInferencer(BaseInferencer):
@@ -428,7 +417,8 @@ class MeshInferencer(BaseInferencer):
         """JSON-able predictions per frame; writes ``{name}.json`` (and ``.obj`` per person).
 
         Returns:
-            list[list[dict]]: Per frame, per person the :data:`PREDICTION_KEYS` (plus
+            list[list[dict]]: Per frame, per person the fields of
+            :func:`~mroi_plugin.visualization.person_to_json_dict` (plus
             ``track_id`` for video and ``vertices`` when asked) as lists and floats; with
             ``return_datasamples`` the numpy dicts of :func:`inference_mesh` instead.
         """
@@ -436,12 +426,12 @@ class MeshInferencer(BaseInferencer):
         for frame, persons in zip(frames, people):
             records = []
             for person in persons:
-                record = {key: _jsonable(person[key]) for key in PREDICTION_KEYS}
+                extra: Dict[str, Any] = {}
                 if 'track_id' in person:
-                    record['track_id'] = int(person['track_id'])
+                    extra['track_id'] = int(person['track_id'])
                 if return_vertices:
-                    record['vertices'] = _jsonable(person['vertices'])
-                records.append(record)
+                    extra['vertices'] = np.asarray(person['vertices']).tolist()
+                records.append(person_to_json_dict(person, **extra))
             if pred_out_dir:
                 os.makedirs(pred_out_dir, exist_ok=True)
                 if not frame.get('video') and frame['img'] is not None:
