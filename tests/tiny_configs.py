@@ -35,6 +35,8 @@ def tiny_quickstart_config(body_dir: Path,
         if key in cfg.model.feature_pooling:
             cfg.model.feature_pooling[key] = channels
     cfg.model.loss_contrastive.in_channels = channels
+    # The tools give every crop step the file's top-level num_rois (apply_num_rois).
+    cfg.num_rois = num_rois
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
         loader.dataset.crop_aspect = crop_size[1] / crop_size[0]
         for step in loader.dataset.pipeline:

@@ -63,7 +63,7 @@ from mmengine.config import Config
 
 from mroi_plugin.utils import register_all_modules
 from mroi_plugin.utils.cfg_options import CfgOptionsAction
-from mroi_plugin.utils.config_rois import set_num_rois, to_feature_rois
+from mroi_plugin.utils.config_rois import apply_num_rois, to_feature_rois
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'quickstart', 'mroi_synthetic.py')
@@ -219,7 +219,7 @@ def variant_config(base: Config, name: str) -> Config:
     The variant file is read on top of ``base`` (in place of the quickstart config it
     inherits), so the run's settings in ``base`` (data size, schedule, seed, baselines,
     ``--cfg-options``) hold for every variant. A variant's top-level ``num_rois`` is applied
-    to every crop step (:func:`set_num_rois`): mmengine evaluates the base's pipelines before
+    to every crop step (:func:`apply_num_rois`): mmengine evaluates the base's pipelines before
     a child config can change it. Likewise a top-level ``context_size`` turns the crop-mode
     model into feature-level RoIs (:func:`to_feature_rois`, docs/feature_rois.md).
     """
@@ -235,8 +235,7 @@ def variant_config(base: Config, name: str) -> Config:
         with open(variant_path, 'w') as f:
             f.write(rebased)
         cfg = Config.fromfile(variant_path)
-    if 'num_rois' in cfg:
-        set_num_rois(cfg, cfg.num_rois)
+    apply_num_rois(cfg)
     if 'context_size' in cfg and cfg.model.get('roi_sampler') is None:
         # Feature-level RoIs (mroi_feature): the crop steps become context crops of that size.
         to_feature_rois(cfg, cfg.context_size)

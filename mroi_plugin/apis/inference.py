@@ -33,6 +33,7 @@ from mroi_plugin.datasets.human_data_dataset import (
 from mroi_plugin.geometry import bbox_xyxy_to_roi, default_intrinsics
 from mroi_plugin.registry import MODELS, TRANSFORMS
 from mroi_plugin.utils.checkpoint_conversion import detect_format, extract_state_dict
+from mroi_plugin.utils.config_rois import apply_num_rois
 from mroi_plugin.utils.package_files import resolve_config_path
 from mroi_plugin.utils.setup_env import register_all_modules
 
@@ -80,7 +81,7 @@ def _load_config(config: Union[PathLike, Config]) -> Config:
     config = resolve_config_path(os.fspath(config))
     if not osp.isfile(config):
         raise FileNotFoundError(f'Config file not found: {config}')
-    return Config.fromfile(os.fspath(config))
+    return apply_num_rois(Config.fromfile(os.fspath(config)))
 
 
 def _prepare_body_model(cfg: Config) -> None:

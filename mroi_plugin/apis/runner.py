@@ -13,6 +13,7 @@ from mroi_plugin.utils import (
     validate_config,
 )
 from mroi_plugin.utils.cfg_options import CfgOptionsAction
+from mroi_plugin.utils.config_rois import apply_num_rois
 from mroi_plugin.utils.package_files import resolve_config_path
 
 from .prepare_data import prepare_data
@@ -78,6 +79,9 @@ def add_launch_args(parser: argparse.ArgumentParser, cfg_options_example: str) -
 def load_config(args: argparse.Namespace) -> Config:
     """Load ``args.config``, set the launcher and merge ``--cfg-options``.
 
+    The file's top-level ``num_rois`` is given to every crop step first
+    (:func:`~mroi_plugin.utils.config_rois.apply_num_rois`).
+
     ``args.config`` is a file path or a packaged config, ``mroi_plugin::REL``
     (:func:`~mroi_plugin.utils.package_files.resolve_config_path`).
     """
@@ -86,7 +90,7 @@ def load_config(args: argparse.Namespace) -> Config:
     args.config = resolve_config_path(args.config)
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'Config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
+    cfg = apply_num_rois(Config.fromfile(args.config))
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

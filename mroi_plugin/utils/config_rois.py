@@ -3,8 +3,8 @@ from typing import Any, Tuple
 
 from mmengine.config import Config
 
-__all__ = ['set_num_rois', 'set_context_size', 'to_feature_rois', 'CROP_TRANSFORM',
-           'CROP_TRANSFORMS', 'CONTEXT_TRANSFORM']
+__all__ = ['set_num_rois', 'apply_num_rois', 'set_context_size', 'to_feature_rois',
+           'CROP_TRANSFORM', 'CROP_TRANSFORMS', 'CONTEXT_TRANSFORM']
 
 # The transform that makes a person's RoIs; its ``num_rois`` fixes N for the whole model.
 CROP_TRANSFORM = 'MultiRoICrop'
@@ -65,6 +65,26 @@ def set_num_rois(cfg: Config, num_rois: int) -> Config:
     if not _set_everywhere(cfg, 'num_rois', int(num_rois), CROP_TRANSFORMS):
         raise ValueError(f'set_num_rois: the config has no {CROP_TRANSFORM} step in any '
                          'pipeline; the number of RoIs is set by that transform.')
+    return cfg
+
+
+def apply_num_rois(cfg: Config) -> Config:
+    """Give every crop step the config's top-level ``num_rois``, in place.
+
+    So an N-RoI variant is ``_base_ = '../mroi_r50.py'`` and ``num_rois = 2``: mmengine
+    builds the base's pipelines (with the base's N) before the child's ``num_rois`` exists,
+    and the tools (``load_config``, ``init_model``, the benchmarks) apply it once the file
+    is read. A config without a top-level ``num_rois``, or without a crop step, is left as
+    it is.
+
+    Args:
+        cfg (Config): A config as read from its file.
+
+    Returns:
+        Config: ``cfg`` itself.
+    """
+    if cfg.get('num_rois') is not None:
+        _set_everywhere(cfg, 'num_rois', int(cfg.num_rois), CROP_TRANSFORMS)
     return cfg
 
 
