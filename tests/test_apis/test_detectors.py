@@ -173,6 +173,17 @@ def test_inferencer_with_an_onnx_detector(end2end_model, tmp_path):
     np.testing.assert_allclose(people[0]['bbox'], np.array([40, 8, 60, 30]) / RATIO, atol=1e-3)
     assert people[0]['score'] == pytest.approx(0.9, abs=1e-6)
 
+    # No boxes and no detector: OpenCV's HOG, the last fallback (needs a real photo).
+    if hasattr(cv2, 'HOGDescriptor') and PW3D_IMAGE.is_file():
+        fallback = MeshInferencer(setup['config'], setup['checkpoint'], device='cpu',
+                                  show_progress=False)
+        photo = cv2.imread(str(PW3D_IMAGE))
+        people = fallback(photo)['predictions'][0]
+        hog = HOGPersonDetector()(photo)
+        hog = hog[hog[:, 4] >= 0.5]
+        assert len(people) == len(hog) == 2  # the woman and the man of the 3DPW frame
+        np.testing.assert_allclose([p['bbox'] for p in people], hog[:, :4], atol=1e-3)
+
 
 # -------------------------------------------------------------------------------- HOG
 needs_hog = pytest.mark.skipif(not hasattr(cv2, 'HOGDescriptor'),
