@@ -44,7 +44,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='See docs/inference.md for the box-file formats and the detectors.')
     parser.add_argument('input', help='an image, a folder of images, or a video')
-    parser.add_argument('config', help='model config file')
+    parser.add_argument(
+        'config', help='model config file, or mroi_plugin::REL for a packaged config')
     parser.add_argument('checkpoint', help='model checkpoint (.pth)')
     parser.add_argument('--out-dir', required=True, help='where the outputs are written')
     parser.add_argument('--bboxes', help='JSON file of person boxes (docs/inference.md)')

@@ -33,6 +33,7 @@ from mroi_plugin.geometry import (
     mean_rotation,
     rotmat_to_axis_angle,
 )
+from mroi_plugin.utils.package_files import resolve_config_path
 from mroi_plugin.visualization import (
     MESH_PALETTE,
     HMRVisualizer,
@@ -174,7 +175,8 @@ class MeshInferencer(BaseInferencer):
     of ``batch_size`` frames run in one forward pass.
 
     Args:
-        model (str | Config): Config file or object of the mesh model.
+        model (str | Config): Config file (or a packaged ``mroi_plugin::REL`` config) or
+            object of the mesh model.
         weights (str, optional): Its checkpoint; None keeps random weights (a warning).
         device (str, optional): ``'cpu'``, ``'cuda:0'``, ...; None picks the available one.
         detector: Person detector, see
@@ -206,6 +208,8 @@ class MeshInferencer(BaseInferencer):
                  cfg_options: Optional[dict] = None,
                  scope: str = 'mroi',
                  show_progress: bool = True) -> None:
+        if isinstance(model, str):
+            model = resolve_config_path(model)  # a packaged mroi_plugin::REL config
         if isinstance(model, (str, os.PathLike)) and not osp.isfile(model):
             raise FileNotFoundError(f'Config file not found: {model}')
         self._cfg_options = cfg_options

@@ -24,11 +24,16 @@ def test_help_is_the_tools_own(command, tmp_path):
     assert f'usage: {command}.py' in result.stdout
 
 
-def test_tool_exit_status_and_message_come_through(tmp_path):
-    # tools/test.py reports a bad config on stderr and returns EXIT_ERROR (1); the checkpoint
-    # is checked first, so one must exist.
+@pytest.mark.parametrize('command,args,status', [
+    # tools/test.py checks the checkpoint first, then reports a bad config and exits 1.
+    ('test', ['mroi_plugin::quickstart/mroi_synthetc.py', 'epoch_1.pth'], 1),
+    # tools/demo.py (through MeshInferencer) reports a setup error and exits 2.
+    ('demo', ['frame.jpg', 'mroi_plugin::quickstart/mroi_synthetc.py', 'epoch_1.pth',
+              '--out-dir', 'out'], 2),
+])
+def test_tool_exit_status_and_message_come_through(command, args, status, tmp_path):
     (tmp_path / 'epoch_1.pth').write_bytes(b'')
-    result = run_command('test', 'mroi_plugin::quickstart/mroi_synthetc.py', 'epoch_1.pth',
-                         cwd=tmp_path)
-    assert result.returncode == 1
+    (tmp_path / 'frame.jpg').write_bytes(b'')
+    result = run_command(command, *args, cwd=tmp_path)
+    assert result.returncode == status, result.stderr
     assert 'Did you mean mroi_plugin::quickstart/mroi_synthetic.py' in result.stderr
