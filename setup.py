@@ -90,8 +90,9 @@ setup(
         'tensorboard': ['tensorboard'],
         # ONNX export and its check (tools/deployment/pytorch2onnx.py, docs/deployment.md).
         'onnx': ['onnx', 'onnxruntime'],
-        # mypy pinned to the release .ci/run's type check was made clean with.
-        'tests': ['pytest', 'ruff', 'mypy>=2.4,<2.5', 'onnx', 'onnxruntime'],
+        # mypy pinned to the release .ci/run's type check was made clean with; setuptools
+        # with its own bdist_wheel for the wheel tests, which build without isolation.
+        'tests': ['pytest', 'ruff', 'mypy>=2.4,<2.5', 'setuptools>=70.1', 'onnx', 'onnxruntime'],
     },
     entry_points={
         'console_scripts': [

@@ -20,7 +20,8 @@ import pytest
 from mroi_plugin.version import mmcv_maximum_version, mmcv_minimum_version
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = ('setup.py', 'MANIFEST.in', 'README.md', 'mroi_plugin', 'mroi', 'configs', 'tools')
+SOURCES = ('setup.py', 'pyproject.toml', 'MANIFEST.in', 'README.md', 'CHANGELOG.md', 'mroi_plugin',
+           'mroi', 'configs', 'tools')
 
 
 @pytest.fixture(scope='module')
