@@ -60,6 +60,7 @@ from mmengine.dataset import pseudo_collate
 from mroi_plugin.geometry import backproject_pixel, default_intrinsics, perspective_projection
 from mroi_plugin.registry import MODELS, TRANSFORMS
 from mroi_plugin.utils import register_all_modules
+from mroi_plugin.utils.config_rois import apply_num_rois
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = 'configs/mroi/mroi_r50.py'
@@ -156,11 +157,14 @@ def load_line() -> str:
 
 
 def load_config(path: str) -> Config:
-    """Read a config, relative to the working directory or the repository root."""
+    """Read a config, relative to the working directory or the repository root.
+
+    Its top-level ``num_rois`` reaches every crop step, as in the other tools.
+    """
     candidates = [path] if osp.isabs(path) else [path, osp.join(REPO_ROOT, path)]
     for candidate in candidates:
         if osp.isfile(candidate):
-            return Config.fromfile(candidate)
+            return apply_num_rois(Config.fromfile(candidate))
     raise FileNotFoundError(f'benchmark_model: config not found: {path}')
 
 
