@@ -20,6 +20,7 @@ import numpy as np
 from mmengine.config import Config
 
 from mroi_plugin.utils.cfg_options import CfgOptionsAction
+from mroi_plugin.utils.config_rois import apply_num_rois
 
 PHASES = ('train', 'val', 'test')
 
@@ -75,7 +76,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not osp.isfile(args.config):
         print(f'error: config file not found: {args.config}', file=sys.stderr)
         return 1
-    cfg = Config.fromfile(args.config)
+    cfg = apply_num_rois(Config.fromfile(args.config))
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     loader = cfg.get(f'{args.phase}_dataloader')

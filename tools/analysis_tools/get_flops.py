@@ -20,6 +20,7 @@ from mmengine.config import Config
 from torch import nn
 
 from mroi_plugin.utils.cfg_options import CfgOptionsAction
+from mroi_plugin.utils.config_rois import apply_num_rois
 
 
 class _TensorForward(nn.Module):
@@ -85,7 +86,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not osp.isfile(args.config):
         print(f'error: config file not found: {args.config}', file=sys.stderr)
         return 1
-    cfg = Config.fromfile(args.config)
+    cfg = apply_num_rois(Config.fromfile(args.config))
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     model = MODELS.build(cfg.model).eval()
