@@ -6,7 +6,7 @@ num_rois = 5
 model = dict(
     type='MultiRoIHMR',
     # tanh-bounded attention logits, as the authors' code: unbounded, the attention
-    # collapsed onto one RoI (README "Multi-RoI cameras").
+    # collapsed onto one RoI (docs/multiroi_cameras.md).
     neck=dict(type='RoIAwareFusion', in_channels=2048, pos_encoding='relative', num_freqs=32,
               logit_activation='tanh'),
     head=dict(_delete_=True, type='MultiRoIHead', in_channels=2048,

@@ -4,7 +4,7 @@
 # dataset (prepare_data below), then trains a small backbone on 96x72 crops of
 # 5 RoIs and evaluates MPJPE / PA-MPJPE / PVE on the synthetic test split.
 # What it takes for a from-scratch CPU run of minutes to learn the pose at all
-# (each found by measurement; see README "Quickstart"): log crop scales, a
+# (each found by measurement; see docs/quickstart_recipe.md): log crop scales, a
 # position-keeping pooling, a ReLU regressor, lr 1e-3, a small betas weight and a
 # contrastive loss that sees the spatial mean of the features, not their layout.
 # Numbers on the stand-in body model are NOT SMPL results.
@@ -103,7 +103,7 @@ train_dataloader = dict(
     num_workers=0,
     # SeededSampler + IterationSeedHook: augmentation and dropout depend only on
     # (seed, epoch/iteration, sample), so a killed and resumed run ends at the
-    # same weights as an uninterrupted one (README "Reliability").
+    # same weights as an uninterrupted one (docs/reliability.md).
     sampler=dict(type='SeededSampler', shuffle=True),
     dataset=dict(dataset, ann_file='train.npz', dataset_name='synthetic_train',
                  pipeline=train_pipeline))

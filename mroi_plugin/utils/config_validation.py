@@ -533,7 +533,7 @@ def check_config_files(cfg: Config, mode: str = 'train') -> None:
     if missing:
         raise ConfigError(_message(
             cfg, 'reads files that do not exist (check the path, data_root and the '
-            'working directory, or create them: see the README\'s Data section)', missing))
+            'working directory, or create them: see docs/usage.md#data)', missing))
 
 
 def _message(cfg: Config, what: str, problems: List[str]) -> str:

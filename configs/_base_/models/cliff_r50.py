@@ -3,7 +3,7 @@
 # released code multiplies the total by 60; with Adam a global factor changes
 # nothing but the effective epsilon, so it is left out.
 
-# Body model files: real SMPL (licensed, see README) or the stand-in written by
+# Body model files: real SMPL (licensed, see docs/usage.md) or the stand-in written by
 # tools/make_standin_smpl.py. Evaluation uses the H36M joint regressor.
 body_model_dir = 'data/body_models/smpl'
 # smpl_mean_params.npz initialises the regressor (SPIN/CLIFF); None = defaults.

@@ -1,5 +1,5 @@
 # The HRNet-W48 backbone of the HRNet configs: mmpose's COCO-pretrained weights, converted
-# to data/pretrained/ (see the README's Data section). A variable, not a model: a config
+# to data/pretrained/ (see docs/usage.md#train-and-evaluate). A variable, not a model: a config
 # takes it with `backbone=dict(_delete_=True, **hrnet_w48_backbone)` next to its own base.
 hrnet_w48_backbone = dict(
     type='HRNet',

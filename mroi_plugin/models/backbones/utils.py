@@ -46,7 +46,7 @@ def check_pretrained_checkpoint(init_cfg: Optional[Union[dict, Sequence[dict]]],
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(
                 f"{owner}: pretrained checkpoint '{checkpoint}' (init_cfg.checkpoint) does "
-                'not exist. Download it (see the README) and set '
+                'not exist. Download or convert it (docs/usage.md#train-and-evaluate) and set '
                 'model.backbone.init_cfg.checkpoint to its local path, or set '
                 'model.backbone.init_cfg=None to start from random weights.')
 

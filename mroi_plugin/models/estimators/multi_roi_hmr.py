@@ -61,7 +61,7 @@ class MultiRoIHMR(BaseModel):
             A layout-keeping ``feature_pooling`` (``SpatialFlattenPooling``)
             needs ``dict(type='GlobalAveragePooling')`` here: SupCon makes the
             features of a person's RoIs equal, and on a flattened grid that
-            erases where the limbs are in each crop (README "Quickstart").
+            erases where the limbs are in each crop (docs/quickstart_recipe.md).
         loss_keypoints2d, loss_keypoints3d, loss_vertices, loss_smpl_pose,
         loss_smpl_betas, loss_camera_consistency, loss_contrastive (dict,
             optional): Loss configs; None switches the term off.
