@@ -6,6 +6,7 @@ Example::
     python tools/benchmark_ablation.py --variants cliff mroi  # a subset
     python tools/benchmark_ablation.py --variants cliff mroi --seeds 0 1 --out-json runs.json
     python tools/benchmark_ablation.py --epochs 30 --num-train 20000 --jobs 4   # GPU machine
+    python tools/benchmark_ablation.py --from-json a.json b.json  # tables of earlier runs
 
 Method. Every variant is the quickstart config (``configs/quickstart/mroi_synthetic.py``:
 ``TinyConvNet``, 96x72 crops, stand-in body model) with one change, as the paper's Tables 3-6
@@ -129,6 +130,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'WORK_DIR/ablation_rois.png; "none" to skip)')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='extra key=value overrides for every variant (tools/train.py form)')
+    parser.add_argument('--from-json', nargs='+', metavar='FILE',
+                        help='train nothing: print the tables (and plot) of the records in '
+                        'these --out-json files, e.g. runs made at different times')
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error('--jobs must be >= 1')
@@ -427,6 +431,59 @@ def make_records(runs: Sequence[Dict[str, Any]]) -> list:
     return records
 
 
+def runs_from_records(records: Sequence[Dict[str, Any]]) -> list:
+    """The runs that :func:`make_records` wrote, rebuilt (the inverse of it).
+
+    Records may come from several ``--out-json`` files (runs made at different times, on
+    other machines); every variant record becomes one run whose metrics carry its seed's
+    baseline records, so :func:`summarize` and the tables treat them as if trained together.
+    A baseline's record of a seed is taken from a file holding the full model's run of that
+    seed when there is one (that is the run the tables print the baselines of).
+
+    Args:
+        records (Sequence[dict]): :func:`make_records` output, concatenated; each record
+            may carry ``_source`` (an index naming the file it came from).
+
+    Returns:
+        list[dict]: ``variant``, ``seed``, ``metrics``, ``minutes`` per run, in file order.
+
+    Raises:
+        ValueError: a variant is unknown, or one (variant, seed) appears twice.
+    """
+    def metrics_of(record: Dict[str, Any], prefix: str) -> Dict[str, float]:
+        metrics = {f'{prefix}/{m}': record[m] for m in METRICS if record.get(m) is not None}
+        for k, (bias, std) in enumerate(zip(record.get('log_s_bias', ()),
+                                            record.get('log_s_std', ()))):
+            metrics[f'{prefix}/{LOG_S_BIAS.format(k)}'] = bias
+            metrics[f'{prefix}/{LOG_S_STD.format(k)}'] = std
+        return metrics
+
+    full_model_sources = {(r['seed'], r.get('_source')) for r in records
+                          if r['variant'] == 'mroi'}
+    baselines: Dict[tuple, Dict[str, Any]] = {}
+    runs: Dict[tuple, Dict[str, Any]] = {}
+    for record in records:
+        key = (record['variant'], record['seed'])
+        if record['variant'] in BASELINES:
+            preferred = (record['seed'], record.get('_source')) in full_model_sources
+            if key not in baselines or preferred:
+                baselines[key] = record
+            continue
+        if record['variant'] not in VARIANTS:
+            raise ValueError(f'Record of unknown variant {record["variant"]!r}; the variants '
+                             f'are the files in {VARIANT_DIR}: {", ".join(VARIANTS)}.')
+        if key in runs:
+            raise ValueError(f'Variant {key[0]!r} seed {key[1]} appears twice in the records; '
+                             'keep one of the files that hold it.')
+        runs[key] = dict(variant=record['variant'], seed=record['seed'],
+                         metrics=metrics_of(record, 'hmr'), minutes=record.get('minutes') or 0.0)
+    for (prefix, seed), record in baselines.items():
+        for run in runs.values():
+            if run['seed'] == seed:
+                run['metrics'].update(metrics_of(record, prefix))
+    return list(runs.values())
+
+
 def plot_rois(results: Dict[str, Dict[str, Any]], path: str) -> Optional[str]:
     """Errors against the number of RoIs (Multi-RoI N = 1..5; CLIFF marked at N = 1).
 
@@ -466,35 +523,18 @@ def plot_rois(results: Dict[str, Dict[str, Any]], path: str) -> Optional[str]:
     return path
 
 
-def main(argv: Optional[Sequence[str]] = None) -> list:
-    """Train every (variant, seed), print the tables; returns the runs (see run_variant)."""
-    args = parse_args(argv)
-    register_all_modules(init_default_scope=False)
-    bases = {seed: base_config(args, seed) for seed in args.seeds}
-    for base in bases.values():
-        if args.cfg_options:
-            base.merge_from_dict(args.cfg_options)
+def report(args: argparse.Namespace, runs: Sequence[Dict[str, Any]],
+           total: Optional[float]) -> None:
+    """Print and write the tables, records and plot of ``runs`` (see :func:`run_variant`)."""
     os.makedirs(args.work_dir, exist_ok=True)
-    # Render the data once, before the variants race to do it.
-    from mroi_plugin.apis.prepare_data import prepare_data
-    prepare_data(bases[args.seeds[0]])
-    jobs = [(name, seed, variant_config(bases[seed], name))
-            for seed in args.seeds for name in args.variants]
-    print(f'Training {len(args.variants)} variants x {len(args.seeds)} seeds ({args.jobs} at a '
-          f'time) in {args.work_dir}: {bases[args.seeds[0]].train_cfg.max_epochs} epochs each',
-          flush=True)
-    start = time.time()
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_variant, name, cfg, args.work_dir, seed)
-                   for name, seed, cfg in jobs]
-        runs = [future.result() for future in futures]
     results = summarize(runs)
     table = format_table(results)
     log_table = format_log_scale_table(results)
-    total = (time.time() - start) / 60
-    seeds = ', '.join(str(s) for s in args.seeds)
-    spread = ' (mean ± half-range over seeds)' if len(args.seeds) > 1 else ''
-    print(f'\nAblation on synthetic data ({total:.0f} min; seeds {seeds}; errors in mm on the '
+    seed_list = list(dict.fromkeys(r['seed'] for r in runs))
+    seeds = ', '.join(str(s) for s in seed_list)
+    spread = ' (mean ± half-range over seeds)' if len(seed_list) > 1 else ''
+    took = f'{total:.0f} min; ' if total is not None else ''
+    print(f'\nAblation on synthetic data ({took}seeds {seeds}; errors in mm on the '
           f'test split{spread}):\n')
     print(table)
     if log_table:
@@ -516,6 +556,58 @@ def main(argv: Optional[Sequence[str]] = None) -> list:
         plot = plot_rois(results, args.plot or osp.join(args.work_dir, 'ablation_rois.png'))
         if plot:
             print(f'\nPlot: {plot}')
+
+
+def report_from_json(args: argparse.Namespace) -> list:
+    """``--from-json``: the tables of earlier runs' records; returns the rebuilt runs."""
+    records = []
+    for index, path in enumerate(args.from_json):
+        try:
+            with open(path) as f:
+                loaded = json.load(f)
+        except (OSError, ValueError) as err:
+            raise SystemExit(f'--from-json: cannot read {path!r} ({err}); give files written '
+                             'by --out-json.')
+        if not isinstance(loaded, list) or not all(
+                isinstance(r, dict) and 'variant' in r and 'seed' in r for r in loaded):
+            raise SystemExit(f'--from-json: {path!r} is not a list of records with "variant" '
+                             'and "seed"; give files written by --out-json.')
+        records += [dict(r, _source=index) for r in loaded]
+    try:
+        runs = runs_from_records(records)
+    except ValueError as err:
+        raise SystemExit(f'--from-json: {err}')
+    if not runs:
+        raise SystemExit('--from-json: the files hold only baseline records; no variant ran.')
+    report(args, runs, None)
+    return runs
+
+
+def main(argv: Optional[Sequence[str]] = None) -> list:
+    """Train every (variant, seed), print the tables; returns the runs (see run_variant)."""
+    args = parse_args(argv)
+    if args.from_json:
+        return report_from_json(args)
+    register_all_modules(init_default_scope=False)
+    bases = {seed: base_config(args, seed) for seed in args.seeds}
+    for base in bases.values():
+        if args.cfg_options:
+            base.merge_from_dict(args.cfg_options)
+    os.makedirs(args.work_dir, exist_ok=True)
+    # Render the data once, before the variants race to do it.
+    from mroi_plugin.apis.prepare_data import prepare_data
+    prepare_data(bases[args.seeds[0]])
+    jobs = [(name, seed, variant_config(bases[seed], name))
+            for seed in args.seeds for name in args.variants]
+    print(f'Training {len(args.variants)} variants x {len(args.seeds)} seeds ({args.jobs} at a '
+          f'time) in {args.work_dir}: {bases[args.seeds[0]].train_cfg.max_epochs} epochs each',
+          flush=True)
+    start = time.time()
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(run_variant, name, cfg, args.work_dir, seed)
+                   for name, seed, cfg in jobs]
+        runs = [future.result() for future in futures]
+    report(args, runs, (time.time() - start) / 60)
     return runs
 
 

@@ -386,3 +386,60 @@ def test_end_to_end_two_variants(tmp_path, monkeypatch, capsys):
     assert len(records[1]['log_s_bias']) == 5 and len(records[0]['log_s_bias']) == 1
     # Only one point on the RoI axis: no plot.
     assert not (tmp_path / 'abl' / 'ablation_rois.png').exists()
+
+
+def test_records_round_trip_through_runs_from_records():
+    records = ablation.make_records(_runs())
+    rebuilt = ablation.runs_from_records(records)
+    assert [(r['variant'], r['seed']) for r in rebuilt] == [
+        ('cliff', 0), ('mroi', 0), ('cliff', 1), ('mroi', 1)]
+    assert ablation.make_records(rebuilt) == records
+    # The tables of the rebuilt runs are those of the trained ones.
+    assert (ablation.format_table(ablation.summarize(rebuilt))
+            == ablation.format_table(ablation.summarize(_runs())))
+    assert (ablation.format_log_scale_table(ablation.summarize(rebuilt))
+            == ablation.format_log_scale_table(ablation.summarize(_runs())))
+
+
+def test_from_json_joins_runs_made_at_different_times(tmp_path, capsys):
+    records = ablation.make_records(_runs())
+    # Seed 0 in one file, seed 1 in another: as two sessions would write them.
+    paths = []
+    for seed in (0, 1):
+        path = tmp_path / f'seed{seed}.json'
+        path.write_text(json.dumps([r for r in records if r['seed'] == seed]))
+        paths.append(str(path))
+    out_json = tmp_path / 'joined.json'
+    runs = ablation.main(['--from-json', *paths, '--work-dir', str(tmp_path / 'abl'),
+                          '--out-json', str(out_json), '--plot', 'none'])
+    assert len(runs) == 4
+    assert sorted(json.loads(out_json.read_text()), key=lambda r: (r['seed'], r['variant'])) \
+        == sorted(records, key=lambda r: (r['seed'], r['variant']))
+    out = capsys.readouterr().out
+    assert 'seeds 0, 1' in out and '| CLIFF (1 RoI) | 1 | 142.0 ± 2.0 |' in out
+
+
+def test_from_json_baselines_come_from_the_full_models_file(tmp_path):
+    runs = _runs()
+    cliff_only = ablation.make_records([r for r in runs if r['variant'] == 'cliff'])
+    mroi_only = ablation.make_records([r for r in runs if r['variant'] == 'mroi'])
+    tagged = ([dict(r, _source=0) for r in cliff_only]
+              + [dict(r, _source=1) for r in mroi_only])
+    rebuilt = ablation.runs_from_records(tagged)
+    # The full model's constant-camera number (430 + 80 / 10), not CLIFF's (430 + 90 / 10).
+    cliff0 = next(r for r in rebuilt if (r['variant'], r['seed']) == ('cliff', 0))
+    assert cliff0['metrics']['constant_camera/transl_error'] == pytest.approx(438.0)
+
+
+def test_from_json_refuses_bad_records(tmp_path):
+    records = ablation.make_records(_runs())
+    with pytest.raises(ValueError, match="'mroi' seed 0 appears twice"):
+        ablation.runs_from_records(records + [records[1]])
+    with pytest.raises(ValueError, match="unknown variant 'mroi_v2'"):
+        ablation.runs_from_records([dict(records[1], variant='mroi_v2')])
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"variant": "mroi"}')
+    with pytest.raises(SystemExit, match='not a list of records'):
+        ablation.main(['--from-json', str(bad), '--work-dir', str(tmp_path / 'abl')])
+    with pytest.raises(SystemExit, match='cannot read'):
+        ablation.main(['--from-json', str(tmp_path / 'missing.json')])
