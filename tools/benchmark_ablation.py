@@ -567,7 +567,7 @@ def report_from_json(args: argparse.Namespace) -> list:
                 loaded = json.load(f)
         except (OSError, ValueError) as err:
             raise SystemExit(f'--from-json: cannot read {path!r} ({err}); give files written '
-                             'by --out-json.')
+                             'by --out-json.') from None
         if not isinstance(loaded, list) or not all(
                 isinstance(r, dict) and 'variant' in r and 'seed' in r for r in loaded):
             raise SystemExit(f'--from-json: {path!r} is not a list of records with "variant" '
@@ -576,7 +576,7 @@ def report_from_json(args: argparse.Namespace) -> list:
     try:
         runs = runs_from_records(records)
     except ValueError as err:
-        raise SystemExit(f'--from-json: {err}')
+        raise SystemExit(f'--from-json: {err}') from None
     if not runs:
         raise SystemExit('--from-json: the files hold only baseline records; no variant ran.')
     report(args, runs, None)
