@@ -11,7 +11,6 @@ from .affine import (
     compose_affine,
     get_crop_affine,
     get_resize_affine,
-    get_resize_affine,
     get_rotation_affine,
     invert_affine,
 )
@@ -91,7 +90,6 @@ __all__ = [
     # affine
     "DEFAULT_CROP_SIZE",
     "get_crop_affine",
-    "get_resize_affine",
     "get_resize_affine",
     "get_rotation_affine",
     "apply_affine",
