@@ -2,6 +2,7 @@
 import argparse
 import os
 import os.path as osp
+from typing import Optional
 
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
@@ -18,7 +19,7 @@ from mroi_plugin.utils.package_files import resolve_config_path
 
 from .prepare_data import prepare_data
 
-__all__ = ['build_runner', 'default_work_dir', 'add_launch_args', 'load_config']
+__all__ = ['build_runner', 'default_work_dir', 'add_launch_args', 'load_config', 'read_config']
 
 
 def default_work_dir(cfg: Config, config_path: str) -> None:
@@ -76,21 +77,36 @@ def add_launch_args(parser: argparse.ArgumentParser, cfg_options_example: str) -
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+def read_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config file or packaged config as every tool reads it.
+
+    ``path`` is a file path or a packaged config, ``mroi_plugin::REL``
+    (:func:`~mroi_plugin.utils.package_files.resolve_config_path`). The file's top-level
+    ``num_rois`` is given to every crop step first
+    (:func:`~mroi_plugin.utils.config_rois.apply_num_rois`), then ``cfg_options`` (the parsed
+    ``--cfg-options``) are merged.
+
+    Raises:
+        FileNotFoundError: no config at ``path``.
+    """
+    path = resolve_config_path(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Config file not found: {path}')
+    cfg = apply_num_rois(Config.fromfile(path))
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
 def load_config(args: argparse.Namespace) -> Config:
-    """Load ``args.config``, set the launcher and merge ``--cfg-options``.
+    """:func:`read_config` of ``args.config`` with ``--cfg-options`` and the launcher set.
 
-    The file's top-level ``num_rois`` is given to every crop step first
-    (:func:`~mroi_plugin.utils.config_rois.apply_num_rois`).
-
-    ``args.config`` is a file path or a packaged config, ``mroi_plugin::REL``
-    (:func:`~mroi_plugin.utils.package_files.resolve_config_path`).
+    ``args.config`` becomes the resolved file path.
     """
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     args.config = resolve_config_path(args.config)
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'Config file not found: {args.config}')
-    cfg = apply_num_rois(Config.fromfile(args.config))
+    cfg = read_config(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

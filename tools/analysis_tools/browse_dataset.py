@@ -17,10 +17,8 @@ import sys
 from typing import List, Optional, Sequence
 
 import numpy as np
-from mmengine.config import Config
 
 from mroi_plugin.utils.cfg_options import CfgOptionsAction
-from mroi_plugin.utils.config_rois import apply_num_rois
 
 PHASES = ('train', 'val', 'test')
 
@@ -67,18 +65,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     import mmcv
 
+    from mroi_plugin.apis.runner import read_config
     from mroi_plugin.registry import DATASETS, MODELS
     from mroi_plugin.utils import register_all_modules
     from mroi_plugin.utils.progress import progress_bar
     from mroi_plugin.visualization import HMRVisualizer
 
     register_all_modules()
-    if not osp.isfile(args.config):
+    try:
+        cfg = read_config(args.config, args.cfg_options)
+    except FileNotFoundError:
         print(f'error: config file not found: {args.config}', file=sys.stderr)
         return 1
-    cfg = apply_num_rois(Config.fromfile(args.config))
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     loader = cfg.get(f'{args.phase}_dataloader')
     if not loader or not loader.get('dataset'):
         print(f'error: {args.config} has no {args.phase}_dataloader.dataset; choose another '

@@ -10,7 +10,6 @@ Any other model in the config is fed one ``(1, 3, h, w)`` tensor (``--input-shap
 FLOPs are counted as mmengine (fvcore) does: one multiply-add is one FLOP.
 """
 import argparse
-import os.path as osp
 import sys
 from typing import Optional, Sequence, Tuple
 
@@ -20,7 +19,6 @@ from mmengine.config import Config
 from torch import nn
 
 from mroi_plugin.utils.cfg_options import CfgOptionsAction
-from mroi_plugin.utils.config_rois import apply_num_rois
 
 
 class _TensorForward(nn.Module):
@@ -80,15 +78,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    from mroi_plugin.apis.runner import read_config
     from mroi_plugin.registry import MODELS
     from mroi_plugin.utils import register_all_modules
     register_all_modules()
-    if not osp.isfile(args.config):
+    try:
+        cfg = read_config(args.config, args.cfg_options)
+    except FileNotFoundError:
         print(f'error: config file not found: {args.config}', file=sys.stderr)
         return 1
-    cfg = apply_num_rois(Config.fromfile(args.config))
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     model = MODELS.build(cfg.model).eval()
     if hasattr(model, 'body_model') and hasattr(model, 'data_preprocessor'):
         inputs, samples = person_inputs(cfg, model, tuple(args.image_size))
