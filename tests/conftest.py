@@ -44,3 +44,12 @@ def extensions():
     finally:
         for module, name, code in EXTENSION_CODES.values():
             copyreg.remove_extension(module, name, code)
+
+
+@pytest.fixture(scope='session')
+def standin_dir(tmp_path_factory):
+    """A folder holding the stand-in body model (default seed), for loading model configs."""
+    from mroi_plugin.synthetic.standin import write_standin_smpl
+    path = tmp_path_factory.mktemp('standin')
+    write_standin_smpl(path)
+    return str(path)

@@ -26,7 +26,6 @@ from mroi_plugin.apis.inference import (
     _read_image,
 )
 from mroi_plugin.geometry import axis_angle_to_rotmat, bbox_xyxy_to_roi
-from mroi_plugin.synthetic.standin import write_standin_smpl
 from tests.cliff_parity import converted_official_weights, load_fixture
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -35,13 +34,6 @@ MROI_R50 = osp.join(REPO, 'configs/mroi/mroi_r50.py')
 IMAGE = osp.join(REPO, '..', 'shared', 'data', 'real_samples', 'pw3d_real', 'imageFiles',
                  'courtyard_rangeOfMotions_00', 'image_00311.jpg')
 TOLERANCE = 1e-4
-
-
-@pytest.fixture(scope='module')
-def standin_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp('standin')
-    write_standin_smpl(path)
-    return str(path)
 
 
 def test_box_convention_of_cliff_and_multiroi_configs():

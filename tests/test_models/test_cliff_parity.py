@@ -23,7 +23,6 @@ import pytest
 import torch
 
 from mroi_plugin.apis import init_model
-from mroi_plugin.synthetic.standin import write_standin_smpl
 from tests.cliff_parity import converted_official_weights, load_fixture, parity_inputs
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -32,13 +31,6 @@ CONFIGS = {
     'hr48': osp.join(REPO, 'configs/cliff/cliff_hrnet48.py'),
 }
 TOLERANCE = 1e-4
-
-
-@pytest.fixture(scope='module')
-def standin_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp('standin')
-    write_standin_smpl(path)
-    return str(path)
 
 
 def load_converted(arch: str, checkpoint: str, standin_dir: str) -> torch.nn.Module:

@@ -38,7 +38,6 @@ from torch.nn.modules.conv import _ConvNd
 
 from mroi_plugin.registry import MODELS
 from mroi_plugin.synthetic import standin as standin_module
-from mroi_plugin.synthetic.standin import write_standin_smpl
 from mroi_plugin.utils import checkpoint_conversion as conversion_module
 from mroi_plugin.utils import register_all_modules
 from mroi_plugin.utils.checkpoint_conversion import (
@@ -168,13 +167,6 @@ def synthetic_state_dict(layout: Shapes, seed: int = 0) -> Dict[str, torch.Tenso
 
 
 # --------------------------------------------------------------------------- models
-@pytest.fixture(scope='module')
-def standin_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp('standin')
-    write_standin_smpl(path)
-    return str(path)
-
-
 _MODELS: Dict[str, torch.nn.Module] = {}
 
 
