@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from mroi_plugin.apis import MeshInferencer, inference_mesh, init_model
+from mroi_plugin.apis.video_io import iter_video
 from mroi_plugin.visualization import MESH_PALETTE
 from tests.inference_fixtures import IMAGE_H, IMAGE_W, make_inference_setup, xyxy
 
@@ -47,15 +48,7 @@ def _write_video(path: Path, frames) -> None:
 
 
 def _read_video(path: Path) -> list:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
+    return [frame for _, frame in iter_video(str(path))]
 
 
 # ---------------------------------------------------------------------------- inputs

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from mroi_plugin.apis import inference_mesh, init_model
+from mroi_plugin.apis.video_io import iter_video
 from tests.inference_fixtures import (
     IMAGE_H,
     IMAGE_W,
@@ -110,14 +111,7 @@ def test_video_writes_an_output_video(setup, tmp_path, capsys):
 
     assert _run(setup, video, out, '--bboxes', box_file, '--smooth') == demo.EXIT_OK
 
-    capture = cv2.VideoCapture(str(out / 'clip_mesh.mp4'))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
+    frames = [frame for _, frame in iter_video(str(out / 'clip_mesh.mp4'))]
     assert len(frames) == 3
     assert all(frame.shape == (IMAGE_H, 2 * IMAGE_W, 3) for frame in frames)
     saved = json.loads((out / 'clip.json').read_text())
