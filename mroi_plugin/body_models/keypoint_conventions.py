@@ -41,6 +41,17 @@ ArrayLike = Union[np.ndarray, torch.Tensor]
 KeypointArray = TypeVar('KeypointArray', np.ndarray, torch.Tensor)
 ConventionLike = Union[str, Sequence[str]]
 
+# OpenPose BODY_25 in OpenPose's order (SPIN's ``openpose`` key).
+OPENPOSE_25_KEYPOINTS: Tuple[str, ...] = (
+    'nose_openpose', 'neck_openpose', 'right_shoulder_openpose', 'right_elbow_openpose',
+    'right_wrist_openpose', 'left_shoulder_openpose', 'left_elbow_openpose',
+    'left_wrist_openpose', 'pelvis_openpose', 'right_hip_openpose', 'right_knee_openpose',
+    'right_ankle_openpose', 'left_hip_openpose', 'left_knee_openpose', 'left_ankle_openpose',
+    'right_eye_openpose', 'left_eye_openpose', 'right_ear_openpose', 'left_ear_openpose',
+    'left_bigtoe_openpose', 'left_smalltoe_openpose', 'left_heel_openpose',
+    'right_bigtoe_openpose', 'right_smalltoe_openpose', 'right_heel_openpose',
+)
+
 # MMHuman3D's HumanData convention, in its order (the index of a name here is its
 # HumanData index, so this order must not change).
 HUMAN_DATA_KEYPOINTS: Tuple[str, ...] = (
@@ -79,13 +90,7 @@ HUMAN_DATA_KEYPOINTS: Tuple[str, ...] = (
     'right_hip_extra', 'left_hip_extra', 'neck_extra', 'headtop', 'pelvis_extra',
     'thorax_extra', 'spine_extra', 'jaw_extra', 'head_extra',
     # OpenPose BODY_25
-    'nose_openpose', 'neck_openpose', 'right_shoulder_openpose', 'right_elbow_openpose',
-    'right_wrist_openpose', 'left_shoulder_openpose', 'left_elbow_openpose',
-    'left_wrist_openpose', 'pelvis_openpose', 'right_hip_openpose', 'right_knee_openpose',
-    'right_ankle_openpose', 'left_hip_openpose', 'left_knee_openpose', 'left_ankle_openpose',
-    'right_eye_openpose', 'left_eye_openpose', 'right_ear_openpose', 'left_ear_openpose',
-    'left_bigtoe_openpose', 'left_smalltoe_openpose', 'left_heel_openpose',
-    'right_bigtoe_openpose', 'right_smalltoe_openpose', 'right_heel_openpose',
+    *OPENPOSE_25_KEYPOINTS,
     # MPI-INF-3DHP, H36M ground truth, PoseTrack
     'spine_4_3dhp', 'left_clavicle_3dhp', 'right_clavicle_3dhp', 'left_hand_3dhp',
     'right_hand_3dhp', 'left_toe_3dhp', 'right_toe_3dhp', 'head_h36m', 'headtop_h36m',
@@ -140,16 +145,6 @@ SPIN_24_KEYPOINTS: Tuple[str, ...] = (
     'head_extra', 'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
 )
 
-# OpenPose BODY_25 in OpenPose's order (SPIN's ``openpose`` key).
-OPENPOSE_25_KEYPOINTS: Tuple[str, ...] = (
-    'nose_openpose', 'neck_openpose', 'right_shoulder_openpose', 'right_elbow_openpose',
-    'right_wrist_openpose', 'left_shoulder_openpose', 'left_elbow_openpose',
-    'left_wrist_openpose', 'pelvis_openpose', 'right_hip_openpose', 'right_knee_openpose',
-    'right_ankle_openpose', 'left_hip_openpose', 'left_knee_openpose', 'left_ankle_openpose',
-    'right_eye_openpose', 'left_eye_openpose', 'right_ear_openpose', 'left_ear_openpose',
-    'left_bigtoe_openpose', 'left_smalltoe_openpose', 'left_heel_openpose',
-    'right_bigtoe_openpose', 'right_smalltoe_openpose', 'right_heel_openpose',
-)
 
 # Names that may stand in for each other with ``approximate=True`` (MMHuman3D's
 # approximate mapping groups). Within a group, earlier names are preferred.
