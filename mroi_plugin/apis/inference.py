@@ -471,6 +471,7 @@ def pack_people(model: nn.Module,
             ori_shape=(height, width),
             bbox_center=centers[index].astype(np.float32),
             bbox_size=float(sizes[index]),
+            bbox_padding=scale_factor,
             focal_length=focal,
             principal_point=principal.copy(),
             sample_idx=index)

@@ -59,6 +59,8 @@ class HumanDataDataset(BaseDataset):
     - ``bbox_size`` (float): px, RoI *height*
       ``max(h, w / crop_aspect) * bbox_scale_factor`` (the smallest box of the
       crop's aspect that holds the annotated box, enlarged).
+    - ``bbox_padding`` (float): ``bbox_scale_factor``, the enlargement from the
+      annotated box to the RoI (metainfo of the packed sample).
     - ``focal_length`` (float | None), ``principal_point`` ((2,) float32 |
       None): px, from the file's per-sample ``cam_param`` (``(fx, fy)`` is
       averaged to one focal length). Where the file has no camera, CLIFF's
@@ -382,6 +384,7 @@ class HumanDataDataset(BaseDataset):
             img_path=osp.join(self.data_prefix['img'], str(hd.get('image_path', index))),
             bbox_center=center,
             bbox_size=size,
+            bbox_padding=self.bbox_scale_factor,
             focal_length=None if focal is None else float(np.mean(focal)),
             principal_point=None if principal is None else principal.astype(np.float32),
             keypoints2d=keypoints2d,

@@ -16,7 +16,7 @@ SHARED_FIELDS = (
     'focal_length', 'principal_point', 'context_trans')
 META_FIELDS = (
     'img_path', 'img_shape', 'ori_shape', 'crop_size', 'context_size', 'flip', 'rotation', 'scale',
-    'dataset_name', 'sample_idx', 'gender')
+    'dataset_name', 'sample_idx', 'gender', 'bbox_padding')
 
 
 class HMRDataSample(BaseDataElement):
@@ -61,7 +61,8 @@ class HMRDataSample(BaseDataElement):
     ``crop_size`` ``(crop_h, crop_w)``, ``context_size`` ``(context_h,
     context_w)`` (feature-level RoIs only), ``flip`` (bool), ``rotation`` (degrees,
     counter-clockwise on screen), ``scale``, ``dataset_name``, ``sample_idx``,
-    ``gender``.
+    ``gender``, ``bbox_padding`` (float, the total enlargement from the tight person box
+    to RoI 0's box before the aspect is fixed and before ``scale``, e.g. 1.2).
 
     Fields absent from the pipeline's results (e.g. SMPL targets at test time)
     are absent here. Models may add predictions (e.g. ``pred_*``) to the same
