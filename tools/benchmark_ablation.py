@@ -68,8 +68,8 @@ from mroi_plugin.utils.config_rois import apply_num_rois, to_feature_rois
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'quickstart', 'mroi_synthetic.py')
-METRICS = ('mpjpe', 'pa_mpjpe', 'pve', 'transl_error')
-METRIC_TITLES = ('MPJPE', 'PA-MPJPE', 'PVE', 'transl. error')
+METRICS = ('mpjpe', 'pa_mpjpe', 'pve', 'transl_error', 'transl_error_fit')
+METRIC_TITLES = ('MPJPE', 'PA-MPJPE', 'PVE', 'transl. error', 'transl. error, box fit')
 MAX_ROIS = 5
 # One config file per variant (a few lines on the quickstart config); ``--variants`` takes
 # their file names.
@@ -130,6 +130,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'WORK_DIR/ablation_rois.png; "none" to skip)')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='extra key=value overrides for every variant (tools/train.py form)')
+    parser.add_argument('--eval-only', action='store_true',
+                        help='train nothing: evaluate each (variant, seed) checkpoint already in '
+                        'WORK_DIR with the current code and config (e.g. a new test-time '
+                        'camera); records as if trained, with the training minutes of its log')
     parser.add_argument('--from-json', nargs='+', metavar='FILE',
                         help='train nothing: print the tables (and plot) of the records in '
                         'these --out-json files, e.g. runs made at different times')
@@ -246,11 +250,18 @@ def variant_config(base: Config, name: str) -> Config:
     return cfg
 
 
-def _read_metrics(work_dir: str) -> Dict[str, float]:
-    """The last validation metrics mmengine wrote under ``work_dir/<timestamp>/vis_data``."""
+def _read_metrics(work_dir: str, test: bool = False) -> Dict[str, float]:
+    """The last metrics mmengine wrote under ``work_dir/<timestamp>/``.
+
+    Validation during training goes to ``vis_data/scalars.json``; ``tools/test.py`` writes
+    its metrics to ``<timestamp>.json`` beside the log (``test=True``).
+    """
     found = []
     for root, _, files in os.walk(work_dir):
-        if 'scalars.json' in files:
+        if test:
+            found += [osp.join(root, f) for f in files
+                      if f == f'{osp.basename(root)}.json']
+        elif 'scalars.json' in files:
             found.append(osp.join(root, 'scalars.json'))
     metrics: Dict[str, float] = {}
     for path in sorted(found, key=osp.getmtime):
@@ -294,6 +305,56 @@ def run_variant(name: str, cfg: Config, work_dir: str, seed: int) -> Dict[str, A
     return dict(variant=name, seed=seed, metrics=metrics, minutes=minutes)
 
 
+def _log_minutes(log_path: str) -> Optional[float]:
+    """Minutes between the first and last timestamped mmengine lines of a training log."""
+    stamps = []
+    with open(log_path) as f:
+        for line in f:
+            match = re.match(r'(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) - mmengine', line)
+            if match:
+                stamps.append(time.mktime(time.strptime(match.group(1), '%Y/%m/%d %H:%M:%S')))
+    return (stamps[-1] - stamps[0]) / 60 if len(stamps) > 1 else None
+
+
+def evaluate_variant(name: str, cfg: Config, work_dir: str, seed: int) -> Dict[str, Any]:
+    """``--eval-only``: evaluate a trained (variant, seed) again with ``tools/test.py``.
+
+    The checkpoint is the run's last (``WORK_DIR/<variant>/seed<S>/last_checkpoint``); the
+    config is the variant's as the current code builds it, so a test-time change (say, a
+    camera added to ``test_cfg.extra_cameras``) is measured without training again.
+
+    Returns:
+        dict: as :func:`run_variant`; ``minutes`` is the training time of the run's log.
+    """
+    out_dir = osp.join(work_dir, name, f'seed{seed}')
+    last = osp.join(out_dir, 'last_checkpoint')
+    if not osp.isfile(last):
+        raise RuntimeError(f'--eval-only: {name} (seed {seed}) has no checkpoint in {out_dir} '
+                           '(no last_checkpoint file); train it first, without --eval-only.')
+    with open(last) as f:
+        checkpoint = f.read().strip()
+    eval_dir = osp.join(out_dir, 'eval')
+    os.makedirs(eval_dir, exist_ok=True)
+    cfg_path = osp.join(eval_dir, f'{name}.py')
+    cfg.dump(cfg_path)
+    log_path = osp.join(eval_dir, 'test.log')
+    with open(log_path, 'w') as log:
+        proc = subprocess.run(
+            [sys.executable, osp.join(REPO, 'tools', 'test.py'), cfg_path, checkpoint,
+             '--work-dir', eval_dir], stdout=log, stderr=subprocess.STDOUT)
+    if proc.returncode:
+        with open(log_path) as f:
+            tail = ''.join(f.readlines()[-15:])
+        raise RuntimeError(f'Evaluating {name!r} failed (exit {proc.returncode}); the end of '
+                           f'{log_path}:\n{tail}')
+    metrics = _read_metrics(eval_dir, test=True)
+    train_log = osp.join(out_dir, 'train.log')
+    minutes = _log_minutes(train_log) if osp.isfile(train_log) else None
+    print(f'  {name} (seed {seed}, evaluated again): PA-MPJPE {metrics["hmr/pa_mpjpe"]:.1f} mm',
+          flush=True)
+    return dict(variant=name, seed=seed, metrics=metrics, minutes=minutes)
+
+
 def summarize(runs: Sequence[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
     """Each variant's runs in one entry: metrics averaged over its seeds.
 
@@ -315,7 +376,8 @@ def summarize(runs: Sequence[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
         summary[name] = dict(
             metrics={k: sum(v) / len(v) for k, v in values.items()},
             spread={k: (max(v) - min(v)) / 2 for k, v in values.items()},
-            minutes=sum(r['minutes'] for r in group) / len(group),
+            minutes=(None if any(r['minutes'] is None for r in group)
+                     else sum(r['minutes'] for r in group) / len(group)),
             seeds=[r['seed'] for r in group])
     return summary
 
@@ -355,7 +417,8 @@ def format_table(results: Dict[str, Dict[str, Any]]) -> str:
     for name, result in results.items():
         label, num_rois, _ = VARIANTS[name]
         values = ' | '.join(_cell(result, f'hmr/{m}') for m in METRICS)
-        lines.append(f'| {label} | {num_rois} | {values} | {result["minutes"]:.1f} |')
+        minutes = '-' if result['minutes'] is None else f'{result["minutes"]:.1f}'
+        lines.append(f'| {label} | {num_rois} | {values} | {minutes} |')
     for prefix, label in BASELINES.items():
         reference = _reference(results, prefix)
         if reference is not None:
@@ -599,12 +662,14 @@ def main(argv: Optional[Sequence[str]] = None) -> list:
     prepare_data(bases[args.seeds[0]])
     jobs = [(name, seed, variant_config(bases[seed], name))
             for seed in args.seeds for name in args.variants]
-    print(f'Training {len(args.variants)} variants x {len(args.seeds)} seeds ({args.jobs} at a '
+    print(f'{"Evaluating" if args.eval_only else "Training"} {len(args.variants)} variants x '
+          f'{len(args.seeds)} seeds ({args.jobs} at a '
           f'time) in {args.work_dir}: {bases[args.seeds[0]].train_cfg.max_epochs} epochs each',
           flush=True)
     start = time.time()
+    step = evaluate_variant if args.eval_only else run_variant
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_variant, name, cfg, args.work_dir, seed)
+        futures = [pool.submit(step, name, cfg, args.work_dir, seed)
                    for name, seed, cfg in jobs]
         runs = [future.result() for future in futures]
     report(args, runs, (time.time() - start) / 60)

@@ -109,7 +109,9 @@ class HMRMetric(BaseMetric):
       ``pred_cam_full``) and the ground-truth one (GT mesh pelvis +
       ``smpl_transl``). Comparing pelvises rather than ``pred_cam_full`` with
       ``smpl_transl`` directly removes the offset between the root joints of
-      bodies with different shapes or genders.
+      bodies with different shapes or genders. ``transl_error_<name>``: the
+      same for each other camera a sample carries as ``pred_cam_full_<name>``
+      (the model's ``test_cfg.extra_cameras``, e.g. ``transl_error_fit``).
     * ``log_s_bias_roi{k}`` and ``log_s_std_roi{k}`` (dimensionless): mean and
       standard deviation over the test set of ``log s_pred - log s_gt``, the
       error of RoI ``k``'s crop scale, where a sample has ``pred_cam_crop``
@@ -374,11 +376,15 @@ class HMRMetric(BaseMetric):
                     sample, 'has_transl', ('smpl_transl', ), i):
                 continue
             device = pred_pelvis.device
-            pred = pred_pelvis[i] + torch.as_tensor(sample['pred_cam_full']).to(
-                device, torch.float64).reshape(3)
             gt = gt_pelvis_mesh[i] + torch.as_tensor(sample['smpl_transl']).to(
                 device, torch.float64).reshape(3)
-            records[i]['transl_error'] = float((pred - gt).norm()) * METRES_TO_MM
+            # pred_cam_full_<name>: the model's extra test cameras (test_cfg extra_cameras).
+            for key in sample.keys():
+                if key == 'pred_cam_full' or key.startswith('pred_cam_full_'):
+                    pred = pred_pelvis[i] + torch.as_tensor(sample[key]).to(
+                        device, torch.float64).reshape(3)
+                    records[i][key.replace('pred_cam_full', 'transl_error', 1)] = float(
+                        (pred - gt).norm()) * METRES_TO_MM
 
     def _log_scale_errors(self, data_samples: Sequence[Mapping[str, Any]],
                           records: List[Dict[str, Any]]) -> None:
@@ -448,7 +454,8 @@ class HMRMetric(BaseMetric):
 
         Returns:
             dict[str, float]: ``mpjpe``, ``pa_mpjpe`` and, where available,
-            ``pve``, ``transl_error`` and each RoI's ``log_s_bias_roi{k}`` and
+            ``pve``, ``transl_error`` (and ``transl_error_<name>`` for each extra test
+            camera ``pred_cam_full_<name>``) and each RoI's ``log_s_bias_roi{k}`` and
             ``log_s_std_roi{k}``.
 
         Raises:
@@ -460,7 +467,8 @@ class HMRMetric(BaseMetric):
             logger.warning(f'HMRMetric: {sum(skipped.values())} of {len(results)} samples have '
                            f'no joint errors: {dict(skipped)}.')
         metrics = {}
-        for key in METRIC_KEYS:
+        extra = sorted({k for r in results for k in r if k.startswith('transl_error_')})
+        for key in METRIC_KEYS + tuple(extra):
             values = [r[key] for r in results if key in r]
             if values:
                 metrics[key] = float(np.mean(values))

@@ -37,6 +37,7 @@ from .camera import (
     default_principal_point,
     encode_crop_camera,
     estimate_focal_length,
+    fit_translation_to_box,
     fuse_full_cameras,
     image_to_normalized_crop,
     normalized_crop_to_image,
@@ -86,6 +87,7 @@ __all__ = [
     "ROI_LAYOUT_CHANNELS",
     "relative_roi_layout",
     "carry_crop_camera",
+    "fit_translation_to_box",
     "fuse_full_cameras",
     # affine
     "DEFAULT_CROP_SIZE",

@@ -24,7 +24,7 @@ __all__ = [
     'image_to_normalized_crop', 'normalized_crop_to_image', 'bbox_xyxy_to_roi',
     'CROP_SCALE_PARAMS', 'decode_crop_camera',
     'encode_crop_camera', 'transfer_crop_camera', 'relative_roi_layout', 'carry_crop_camera',
-    'fuse_full_cameras', 'ROI_LAYOUT_CHANNELS'
+    'fuse_full_cameras', 'ROI_LAYOUT_CHANNELS', 'fit_translation_to_box'
 ]
 
 # CLIFF's normalised bbox_info. The constants are statistics of Human3.6M boxes (CLIFF's
@@ -597,3 +597,76 @@ def fuse_full_cameras(cam_full: Tensor,
     fused_depth = (weights * depth.abs().log()).sum(dim=-2).exp()
     direction = (weights * cam_full[..., :2] / depth).sum(dim=-2)
     return torch.cat([direction * fused_depth, fused_depth], dim=-1)
+
+
+# Fixed-point steps of fit_translation_to_box after its weak-perspective start. The error
+# shrinks by a factor of about (body depth extent / distance) per step: a body 9 m away is
+# fitted to 1e-11 m in 10 steps, one 2 m away with points +-0.9 m deep to 1e-9 m in 20
+# (tests/test_geometry/test_box_fit.py); a step costs one projection of the mesh.
+BOX_FIT_ITERATIONS = 20
+
+
+@array_function('points', 'center', 'size', 'focal_length', 'principal_point')
+def fit_translation_to_box(points: Tensor,
+                           center: Tensor,
+                           size: Tensor,
+                           focal_length: Tensor,
+                           principal_point: Tensor,
+                           crop_aspect: float,
+                           padding: float,
+                           num_iters: int = BOX_FIT_ITERATIONS,
+                           eps: float = MIN_DEPTH) -> Tensor:
+    """The translation at which a body's image fills its RoI the way the RoI was made.
+
+    A RoI is the person's tight image box enlarged by ``padding`` to the crop's aspect:
+    ``b = padding * max(h, w / crop_aspect)`` around the box centre
+    (docs/method.md#box-fitted-camera). Given the body's points in the camera's orientation
+    (e.g. predicted vertices), this solves the three unknowns ``(Tx, Ty, Tz)`` from the three
+    facts the RoI states: the centre of the tight box of ``project(points + T)`` is
+    ``center`` and its enlarged size is ``size``. It starts from the weak-perspective solution
+    (crop scale ``s = (2 / padding) / max(ext_y, ext_x / crop_aspect)``, ``t = -mid_xy`` of
+    the points, carried to the full image by :func:`cam_crop_to_full`) and then applies
+    ``num_iters`` fixed-point steps under full perspective: depth scaled by
+    ``size_now / size``, then ``T_xy`` moved by ``(center - centre_now) * Tz / f``. For the
+    true body it returns the true translation; for a predicted one, the camera that body
+    needs to fill the detected box, an estimate made from geometry alone (as SPIN solves a
+    translation from keypoints).
+
+    Args:
+        points (Tensor | ndarray): ``(.., V, 3)`` body points in the camera's orientation
+            without translation, metres.
+        center (Tensor | ndarray): ``(.., 2)`` RoI centre, pixels.
+        size (Tensor | ndarray): ``(..)`` RoI size ``b`` (height), pixels.
+        focal_length (Tensor | ndarray | float): ``(..)`` focal length, pixels.
+        principal_point (Tensor | ndarray): ``(.., 2)`` principal point, pixels.
+        crop_aspect (float): ``crop_w / crop_h`` of the RoI.
+        padding (float): Enlargement from the tight person box to the RoI (e.g. 1.2).
+        num_iters (int): Perspective refinement steps.
+        eps (float): Smallest extent (metres) and depth (metres) divided by.
+
+    Returns:
+        Tensor | ndarray: ``(.., 3)`` translation ``(Tx, Ty, Tz)``, metres.
+    """
+    check_last_dim(points, (3, ), 'points', 'fit_translation_to_box')
+    check_last_dim(center, (2, ), 'center', 'fit_translation_to_box')
+    check_last_dim(principal_point, (2, ), 'principal_point', 'fit_translation_to_box')
+    if not crop_aspect > 0 or not padding > 0:
+        raise ValueError(f'fit_translation_to_box(): crop_aspect ({crop_aspect}) and padding '
+                         f'({padding}) must be positive.')
+    focal = torch.as_tensor(focal_length).expand(points.shape[:-2])
+
+    def enlarged_size(low: Tensor, high: Tensor) -> Tensor:
+        extent = high - low
+        return torch.maximum(extent[..., 1], extent[..., 0] / crop_aspect).clamp_min(eps)
+
+    low, high = points[..., :2].amin(dim=-2), points[..., :2].amax(dim=-2)
+    scale = (2 / padding) / enlarged_size(low, high)
+    cam_crop = torch.cat([scale.unsqueeze(-1), -(low + high) / 2], dim=-1)
+    translation = cam_crop_to_full(cam_crop, center, size, focal, principal_point)
+    for _ in range(num_iters):
+        pixels = perspective_projection(points, translation, focal, principal_point, eps=eps)
+        low, high = pixels.amin(dim=-2), pixels.amax(dim=-2)
+        depth = translation[..., 2] * padding * enlarged_size(low, high) / size
+        shift = (center - (low + high) / 2) * (depth / focal).unsqueeze(-1)
+        translation = torch.cat([translation[..., :2] + shift, depth.unsqueeze(-1)], dim=-1)
+    return translation

@@ -242,6 +242,23 @@ def test_translation_error_compares_camera_frame_pelvises(model_dir, models):
     assert result['hmr/transl_error'] == pytest.approx(50., rel=1e-5)
 
 
+def test_each_extra_test_camera_gets_its_own_translation_error(model_dir, models):
+    """``pred_cam_full_<name>`` (the model's extra_cameras) -> ``transl_error_<name>``, measured
+    like ``pred_cam_full``: here 50 mm, 130 mm (5-12-13) and 0, over two samples."""
+    samples = []
+    for idx, (fit, mean) in enumerate([((0.03, -0.04, 0.), (0.05, 0., 0.12)),
+                                       ((-0.03, 0.04, 0.), (0., -0.05, -0.12))]):
+        sample = _smpl_sample(models, 'neutral', seed=11 + idx, sample_idx=idx)
+        sample['pred_cam_full'] = sample['smpl_transl'].clone()
+        sample['pred_cam_full_fit'] = sample['smpl_transl'] + torch.tensor(fit)
+        sample['pred_cam_full_mean'] = sample['smpl_transl'] + torch.tensor(mean)
+        samples.append(sample)
+    result = _evaluate(_pw3d_metric(model_dir), samples)
+    assert result['hmr/transl_error'] == pytest.approx(0., abs=1e-3)
+    assert result['hmr/transl_error_fit'] == pytest.approx(50., rel=1e-5)
+    assert result['hmr/transl_error_mean'] == pytest.approx(130., rel=1e-5)
+
+
 # ------------------------------------------------------------------ gendered GT
 def test_female_sample_uses_the_female_model(model_dir, models):
     params = _smpl_params(10)

@@ -225,7 +225,8 @@ def test_set_num_rois_matches_the_hand_written_ablation_configs():
 
 def _metrics(pa: float, transl: float, log_s=(0.1, -0.2)) -> Dict[str, float]:
     metrics = {'hmr/mpjpe': pa + 50, 'hmr/pa_mpjpe': pa, 'hmr/pve': pa + 60,
-               'hmr/transl_error': transl, 'mean_pose/mpjpe': 300.0,
+               'hmr/transl_error': transl, 'hmr/transl_error_fit': transl - 100,
+               'mean_pose/mpjpe': 300.0,
                'mean_pose/pa_mpjpe': 110.0, 'mean_pose/pve': 280.0,
                'constant_camera/transl_error': 430.0 + pa / 10,
                'roi_constant_camera/transl_error': 410.0}
@@ -244,12 +245,13 @@ def test_table_and_plot(tmp_path):
                'mroi': result(80.0, 350.0)}
     table = ablation.format_table(results)
     lines = table.splitlines()
-    assert lines[2] == '| CLIFF (1 RoI) | 1 | 140.0 | 90.0 | 150.0 | 400.0 | 1.5 |'
+    assert lines[2] == '| CLIFF (1 RoI) | 1 | 140.0 | 90.0 | 150.0 | 400.0 | 300.0 | 1.5 |'
     assert lines[-3:] == [
-        '| mean pose of the training set (floor) | - | 300.0 | 110.0 | 280.0 | - | - |',
+        '| mean pose of the training set (floor) | - | 300.0 | 110.0 | 280.0 | - | - | - |',
         # The constant cameras keep the model's body: the full model's row is printed.
-        '| constant camera: training-set mean (RoI 0) | - | - | - | - | 438.0 | - |',
-        '| constant camera: per-RoI training-set means, fused | - | - | - | - | 410.0 | - |']
+        '| constant camera: training-set mean (RoI 0) | - | - | - | - | 438.0 | - | - |',
+        '| constant camera: per-RoI training-set means, fused | - | - | - | - | 410.0 | - '
+        '| - |']
     log_lines = ablation.format_log_scale_table(results).splitlines()
     assert log_lines[0] == '| variant | RoI 0 | RoI 1 |'
     assert log_lines[2] == '| CLIFF (1 RoI) | +0.100 ± 0.300 | -0.200 ± 0.300 |'
@@ -276,10 +278,10 @@ def test_several_seeds_give_mean_and_half_range():
     assert summary['mroi']['minutes'] == 2.5
     lines = ablation.format_table(summary).splitlines()
     assert lines[3] == ('| Multi-RoI, full (5 RoIs) | 5 | 132.0 ± 2.0 | 82.0 ± 2.0 | '
-                        '142.0 ± 2.0 | 340.0 ± 10.0 | 2.5 |')
+                        '142.0 ± 2.0 | 340.0 ± 10.0 | 240.0 ± 10.0 | 2.5 |')
     # Constant camera of the full model's runs: 430 + 80 / 10 and 430 + 84 / 10.
     assert lines[-2] == ('| constant camera: training-set mean (RoI 0) | - | - | - | - '
-                         '| 438.2 ± 0.2 | - |')
+                         '| 438.2 ± 0.2 | - | - |')
 
 
 def test_records_one_per_run_and_per_seed_baseline():
@@ -290,11 +292,11 @@ def test_records_one_per_run_and_per_seed_baseline():
         ('mean_pose', 1), ('constant_camera', 1), ('roi_constant_camera', 1)]
     mroi1 = records[3]
     assert mroi1 == dict(variant='mroi', seed=1, mpjpe=134.0, pa_mpjpe=84.0, pve=144.0,
-                         transl_error=330.0, log_s_bias=[0.1, -0.2], log_s_std=[0.3, 0.3],
-                         minutes=3.0)
+                         transl_error=330.0, transl_error_fit=230.0, log_s_bias=[0.1, -0.2],
+                         log_s_std=[0.3, 0.3], minutes=3.0)
     assert records[4] == dict(variant='mean_pose', seed=0, mpjpe=300.0, pa_mpjpe=110.0,
-                              pve=280.0, transl_error=None, log_s_bias=[], log_s_std=[],
-                              minutes=None)
+                              pve=280.0, transl_error=None, transl_error_fit=None,
+                              log_s_bias=[], log_s_std=[], minutes=None)
     constant = records[8]
     assert constant['transl_error'] == pytest.approx(438.4)  # the full model's body, seed 1
     assert constant['mpjpe'] is None and constant['log_s_bias'] == [0.01, 0.01]
@@ -386,6 +388,18 @@ def test_end_to_end_two_variants(tmp_path, monkeypatch, capsys):
     assert len(records[1]['log_s_bias']) == 5 and len(records[0]['log_s_bias']) == 1
     # Only one point on the RoI axis: no plot.
     assert not (tmp_path / 'abl' / 'ablation_rois.png').exists()
+    # --eval-only: the same checkpoints, evaluated again by tools/test.py, give the same
+    # numbers (the quickstart's test camera reports the box-fitted one too).
+    again = ablation.main([
+        '--variants', 'cliff', 'wo_lcon', '--epochs', '1', '--num-train', '8', '--num-test', '4',
+        '--work-dir', str(tmp_path / 'abl'), '--eval-only', '--plot', 'none', '--cfg-options',
+        'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False'
+    ])
+    for run, evaluated in zip(runs, again):
+        for key in ('hmr/mpjpe', 'hmr/pa_mpjpe', 'hmr/transl_error', 'hmr/transl_error_fit',
+                    'constant_camera/transl_error'):
+            assert evaluated['metrics'][key] == pytest.approx(run['metrics'][key], rel=1e-6)
+        assert evaluated['minutes'] == pytest.approx(run['minutes'], abs=0.5)
 
 
 def test_records_round_trip_through_runs_from_records():
@@ -443,3 +457,17 @@ def test_from_json_refuses_bad_records(tmp_path):
         ablation.main(['--from-json', str(bad), '--work-dir', str(tmp_path / 'abl')])
     with pytest.raises(SystemExit, match='cannot read'):
         ablation.main(['--from-json', str(tmp_path / 'missing.json')])
+
+
+def test_eval_only_needs_a_trained_run_and_reads_its_training_minutes(tmp_path):
+    with pytest.raises(RuntimeError, match=r'mroi \(seed 3\) has no checkpoint in .*seed3 '
+                       r'.*train it first, without --eval-only'):
+        ablation.evaluate_variant('mroi', None, str(tmp_path), 3)
+    log = tmp_path / 'train.log'
+    log.write_text('Loads data\n'
+                   '2026/12/06 04:05:30 - mmengine - INFO - Epoch(train) [1][20/100]\n'
+                   'a traceback line\n'
+                   '2026/12/06 04:13:00 - mmengine - INFO - Epoch(val) [16][7/7]\n')
+    assert ablation._log_minutes(str(log)) == pytest.approx(7.5)
+    log.write_text('no timestamps\n')
+    assert ablation._log_minutes(str(log)) is None

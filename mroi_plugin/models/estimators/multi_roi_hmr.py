@@ -8,6 +8,7 @@ from torch import Tensor
 
 from mroi_plugin.geometry import (
     cam_crop_to_full,
+    fit_translation_to_box,
     fuse_full_cameras,
     image_to_normalized_crop,
     perspective_projection,
@@ -18,7 +19,7 @@ from mroi_plugin.registry import MODELS
 from mroi_plugin.structures import stack_data_samples
 from mroi_plugin.utils.typing_utils import ConfigType, OptConfigType
 
-__all__ = ['MultiRoIHMR', 'CLIFF']
+__all__ = ['MultiRoIHMR', 'CLIFF', 'TEST_CAMERAS']
 
 
 # Per-RoI and per-person fields the losses read from the packed data samples.
@@ -26,6 +27,8 @@ _ROI_KEYS = ('bbox_info', 'roi_centers', 'roi_sizes')
 _TARGET_KEYS = ('keypoints2d_crop', 'keypoints3d', 'smpl_global_orient', 'smpl_body_pose',
                 'smpl_betas', 'has_keypoints2d', 'has_keypoints3d', 'has_smpl')
 _CAMERA_KEYS = ('focal_length', 'principal_point')
+# Where pred_cam_full can come from at test time (test_cfg camera / extra_cameras).
+TEST_CAMERAS = ('roi0', 'mean', 'fit')
 
 
 @MODELS.register_module()
@@ -65,10 +68,16 @@ class MultiRoIHMR(BaseModel):
         loss_keypoints2d, loss_keypoints3d, loss_vertices, loss_smpl_pose,
         loss_smpl_betas, loss_camera_consistency, loss_contrastive (dict,
             optional): Loss configs; None switches the term off.
-        test_cfg (dict, optional): ``camera='roi0'`` (default, as the authors
-            evaluate) or ``'mean'`` (the RoIs' full cameras fused by
-            :func:`~mroi_plugin.geometry.fuse_full_cameras`: geometric mean of
-            the depths, mean of the image-plane directions).
+        test_cfg (dict, optional): ``camera`` gives ``pred_cam_full``:
+            ``'roi0'`` (default, as the authors evaluate), ``'mean'`` (the RoIs'
+            full cameras fused by :func:`~mroi_plugin.geometry.fuse_full_cameras`:
+            geometric mean of the depths, mean of the image-plane directions) or
+            ``'fit'`` (the translation at which the predicted mesh fills RoI 0 as
+            the pipeline made it, :func:`~mroi_plugin.geometry.fit_translation_to_box`;
+            needs ``bbox_padding`` and ``crop_size`` in each sample's metainfo).
+            ``extra_cameras`` (tuple of those names, default none) adds
+            ``pred_cam_full_<name>`` too, so one evaluation compares cameras
+            (``HMRMetric`` reports ``transl_error_<name>``).
         data_preprocessor (dict, optional): Defaults to ``HMRDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
     """
@@ -114,11 +123,13 @@ class MultiRoIHMR(BaseModel):
             contrastive=loss_contrastive)
         for name, cfg in losses.items():
             setattr(self, f'loss_{name}', MODELS.build(cfg) if cfg is not None else None)
-        self.test_cfg = dict(camera='roi0')
+        self.test_cfg = dict(camera='roi0', extra_cameras=())
         self.test_cfg.update(test_cfg or {})
-        if self.test_cfg['camera'] not in ('roi0', 'mean'):
-            raise ValueError(
-                f"test_cfg.camera must be 'roi0' or 'mean', got {self.test_cfg['camera']!r}.")
+        self.test_cfg['extra_cameras'] = tuple(self.test_cfg['extra_cameras'])
+        for camera in (self.test_cfg['camera'], ) + self.test_cfg['extra_cameras']:
+            if camera not in TEST_CAMERAS:
+                raise ValueError(f'test_cfg: camera and extra_cameras must be among '
+                                 f'{TEST_CAMERAS}, got {camera!r}.')
 
     # ------------------------------------------------------------------ forward
     def extract_feat(self, inputs: Tensor, num_people: int,
@@ -324,11 +335,12 @@ class MultiRoIHMR(BaseModel):
         (K, 3) in the body frame (metres, no translation), ``pred_cam_full`` (3,)
         full-image camera translation and ``pred_cam_crop`` (N, 3).
         """
-        preds, _ = self._predict_raw(inputs, data_samples)
-        if self.test_cfg['camera'] == 'mean':
-            cam_full = fuse_full_cameras(preds['cam_full'])
-        else:
-            cam_full = preds['cam_full'][:, 0]
+        preds, batch = self._predict_raw(inputs, data_samples)
+        cameras = {
+            name: self._test_camera(name, preds, batch, data_samples)
+            for name in dict.fromkeys((self.test_cfg['camera'], ) + self.test_cfg['extra_cameras'])
+        }
+        cam_full = cameras[self.test_cfg['camera']]
         pose = rotmat_to_axis_angle(preds['pred_rotmat'])
         for index, sample in enumerate(data_samples):
             sample.set_data(
@@ -340,7 +352,40 @@ class MultiRoIHMR(BaseModel):
                     pred_keypoints3d=preds['keypoints3d'][index],
                     pred_cam_full=cam_full[index],
                     pred_cam_crop=preds['pred_cam_crop'][index]))
+            sample.set_data({
+                f'pred_cam_full_{name}': cameras[name][index]
+                for name in self.test_cfg['extra_cameras']
+            })
         return list(data_samples)
+
+    @staticmethod
+    def _test_camera(name: str, preds: dict, batch: dict,
+                     data_samples: Sequence[BaseDataElement]) -> Tensor:
+        """One full-image translation per person, ``(B, 3)`` metres, by ``test_cfg`` name."""
+        if name == 'roi0':
+            return preds['cam_full'][:, 0]
+        if name == 'mean':
+            return fuse_full_cameras(preds['cam_full'])
+        # 'fit': the box facts are the pipeline's, so they come with each sample.
+        groups: Dict[Tuple[float, float], List[int]] = {}
+        for index, sample in enumerate(data_samples):
+            meta = sample.metainfo
+            if 'bbox_padding' not in meta or 'crop_size' not in meta:
+                raise ValueError(
+                    "test_cfg camera 'fit' needs 'bbox_padding' and 'crop_size' in every data "
+                    f'sample\'s metainfo; sample {index} has {sorted(meta)}. Build the samples '
+                    'with a pipeline that pads the person box (GetBBoxCenterScale) and crops '
+                    "(MultiRoICrop), or use camera='roi0'.")
+            crop_h, crop_w = meta['crop_size']
+            key = (float(crop_w) / float(crop_h), float(meta['bbox_padding']))
+            groups.setdefault(key, []).append(index)
+        cam_full = preds['cam_full'].new_empty(len(data_samples), 3)
+        for (aspect, padding), rows in groups.items():
+            cam_full[rows] = fit_translation_to_box(
+                preds['vertices'][rows], batch['roi_centers'][rows, 0],
+                batch['roi_sizes'][rows, 0], batch['focal_length'][rows],
+                batch['principal_point'][rows], aspect, padding)
+        return cam_full
 
 
 @MODELS.register_module()
