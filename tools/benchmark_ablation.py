@@ -306,13 +306,18 @@ def run_variant(name: str, cfg: Config, work_dir: str, seed: int) -> Dict[str, A
 
 
 def _log_minutes(log_path: str) -> Optional[float]:
-    """Minutes between the first and last timestamped mmengine lines of a training log."""
+    """Minutes between the first and last timestamped mmengine lines of a training log.
+
+    The console (``train.log`` here) stamps ``MM/DD HH:MM:SS``, the log file adds the year.
+    """
     stamps = []
     with open(log_path) as f:
         for line in f:
-            match = re.match(r'(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) - mmengine', line)
+            match = re.match(r'(?:\d{4}/)?(\d\d/\d\d \d\d:\d\d:\d\d) - mmengine', line)
             if match:
-                stamps.append(time.mktime(time.strptime(match.group(1), '%Y/%m/%d %H:%M:%S')))
+                # A leap-year base so that a run over 29 February parses.
+                stamps.append(time.mktime(
+                    time.strptime(f'2024/{match.group(1)}', '%Y/%m/%d %H:%M:%S')))
     return (stamps[-1] - stamps[0]) / 60 if len(stamps) > 1 else None
 
 

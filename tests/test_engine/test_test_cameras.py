@@ -50,7 +50,8 @@ def test_fit_camera_makes_the_predicted_mesh_fill_roi0_as_the_pipeline_made_it(
 
 
 def test_roi0_and_mean_are_unchanged_and_fit_is_an_extra_column(tiny_data, tmp_path):
-    plain = _predict(tiny_config(tiny_data, tmp_path / 'a'))
+    plain = _predict(tiny_config(tiny_data, tmp_path / 'a', **{
+        'model.test_cfg': dict(camera='roi0', extra_cameras=())}))
     extra = _predict(tiny_config(tiny_data, tmp_path / 'b', **{
         'model.test_cfg': dict(camera='roi0', extra_cameras=('fit', 'mean'))}))
     for a, b in zip(plain, extra):

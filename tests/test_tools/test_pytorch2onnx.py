@@ -98,7 +98,8 @@ def _people(batch_size: int, num_rois: int, crop_size: tuple, seed: int):
         focal, principal = rng.uniform(800, 1200), rng.uniform(400, 600, 2)
         info = compute_bbox_info(centers, sizes, np.full(num_rois, focal),
                                  np.broadcast_to(principal, (num_rois, 2)))
-        sample = HMRDataSample()
+        # The pipeline's box facts (the quickstart also reports the box-fitted camera).
+        sample = HMRDataSample(metainfo=dict(bbox_padding=1.2, crop_size=crop_size))
         for key, value in (('bbox_info', info), ('roi_centers', centers), ('roi_sizes', sizes),
                            ('focal_length', focal), ('principal_point', principal)):
             sample.set_field(torch.as_tensor(np.asarray(value, np.float32)), key)
