@@ -38,7 +38,6 @@ def tiny_quickstart_config(body_dir: Path,
     # The tools give every crop step the file's top-level num_rois (apply_num_rois).
     cfg.num_rois = num_rois
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.crop_aspect = crop_size[1] / crop_size[0]
         for step in loader.dataset.pipeline:
             if step.type == 'MultiRoICrop':
                 step.num_rois = num_rois

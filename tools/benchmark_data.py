@@ -128,10 +128,9 @@ def pipeline_configs(config: str, num_rois: int,
 
 
 def crop_size_of(steps: Sequence[dict]) -> tuple:
-    """``(crop_h, crop_w)`` of the pipeline's ``MultiRoICrop``."""
-    from mroi_plugin.datasets.transforms.multi_roi_crop import DEFAULT_CROP_SIZE
-    step = next(s for s in steps if s['type'] == CROP_TRANSFORM)
-    return tuple(step.get('crop_size', DEFAULT_CROP_SIZE))
+    """``(crop_h, crop_w)`` of the pipeline's crop step."""
+    from mroi_plugin.datasets.transforms import pipeline_crop_box
+    return pipeline_crop_box(steps)[1]
 
 
 def time_passes(dataset, steps: Sequence[dict], num_samples: int, repeats: int, warmup: int,
@@ -237,9 +236,9 @@ def run_benchmark(args: argparse.Namespace, data_root: str) -> Dict[str, object]
     steps = {n: pipeline_configs(args.config, n, args.crop_size)
              for n in dict.fromkeys((args.num_rois, 1))}
     crop_h, crop_w = crop_size_of(steps[args.num_rois])
+    # The crop box is the pipeline's (GetBBoxCenterScale, then the crop's crop_size).
     dataset = HumanDataDataset(
-        ann_file=args.ann_file, data_root=data_root, keypoint_convention=KEYPOINT_CONVENTION,
-        crop_aspect=crop_w / crop_h)
+        ann_file=args.ann_file, data_root=data_root, keypoint_convention=KEYPOINT_CONVENTION)
     num_samples = min(args.num_samples, len(dataset))
     first = dataset.get_data_info(0)
     print(f'data: {num_samples} samples of {ann_file} (first image {first["img_path"]}); '

@@ -78,15 +78,13 @@ CROP_TRANSFORM = 'MultiRoICrop'
 CONTEXT_TRANSFORM = 'MultiRoIContextCrop'
 
 # The synthetic people: image size (W, H) of CLIFF's default camera, pelvis depth range
-# (metres), where the pelvis projects (fraction of the image), shape and pose spread, and the
-# box enlargement of HumanDataDataset (bbox_scale_factor).
+# (metres), where the pelvis projects (fraction of the image), shape and pose spread.
 IMAGE_SIZE = (640, 480)
 DEPTH_RANGE = (4.0, 8.0)
 PELVIS_IMAGE_RANGE = (0.35, 0.65)
 BETAS_STD = 0.5
 BODY_POSE_STD = 0.2  # radians, per axis-angle component
 ORIENT_STD = 0.1  # radians, around upright
-BBOX_SCALE_FACTOR = 1.2
 # SMPL's rest pose has y up; the camera's y points down: a half turn about x stands it upright.
 UPRIGHT_ORIENT = (np.pi, 0.0, 0.0)
 NUM_BETAS = 10
@@ -229,18 +227,17 @@ def make_batch(model: nn.Module, num_people: int, num_rois: int, crop_size: Sequ
     crop = dict(type=CROP_TRANSFORM, num_rois=num_rois, crop_size=(crop_h, crop_w))
     if context_size is not None:
         crop.update(type=CONTEXT_TRANSFORM, context_size=tuple(context_size))
-    pipeline = [TRANSFORMS.build(crop),
+    # The person box becomes the RoI as in the datasets' pipelines: padding, then the crop.
+    pipeline = [TRANSFORMS.build(dict(type='GetBBoxCenterScale')), TRANSFORMS.build(crop),
                 TRANSFORMS.build(dict(type='PackHMRInputs'))]
     packed = []
     for index in range(num_people):
         low, high = keypoints2d[index].min(0), keypoints2d[index].max(0)
-        extent = high - low
         ones = np.ones((keypoints3d.shape[1], 1))
         results = dict(
             img=image,
             img_shape=(height, width),
-            bbox_center=(low + high) / 2,
-            bbox_size=max(extent[1], extent[0] * crop_h / crop_w) * BBOX_SCALE_FACTOR,
+            bbox_xyxy=np.concatenate([low, high]),
             focal_length=focal,
             principal_point=principal.astype(np.float32),
             keypoints2d=np.concatenate([keypoints2d[index], ones], 1).astype(np.float32),

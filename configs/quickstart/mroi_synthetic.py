@@ -79,8 +79,11 @@ model = dict(
     # the box is reported beside it (transl_error_fit, docs/method.md#box-fitted-camera).
     test_cfg=dict(camera='roi0', extra_cameras=('fit', )))
 
+# The crop box has one owner: GetBBoxCenterScale pads the dataset's person box (1.2),
+# MultiRoICrop fixes the aspect from its crop_size.
 train_pipeline = [
     dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlipHMR', prob=0.5, keypoint_convention=keypoint_convention),
     dict(type='RandomScaleRotation'),
     dict(type='RandomColorScale'),
@@ -89,14 +92,14 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
     dict(type='MultiRoICrop', num_rois=num_rois, crop_size=crop_size),
     dict(type='PackHMRInputs'),
 ]
 dataset = dict(
     type='HumanDataDataset',
     data_root=data_root,
-    keypoint_convention=keypoint_convention,
-    crop_aspect=crop_size[1] / crop_size[0])
+    keypoint_convention=keypoint_convention)
 # Loading in the training process, which runs torch on 2 threads (TorchThreadsHook
 # below): a batch's pipeline costs ~70 ms against ~150 ms for the step, and on 2
 # cores this is 30 % faster than 1 thread + 1 loader worker (0.20 vs 0.29 s/iter).
@@ -126,7 +129,7 @@ val_evaluator = [
     dict(type='HMRMetric', **metric),
     dict(type='MeanPoseBaselineMetric', ann_file=data_root + 'train.npz', **metric),
     dict(type='ConstantCameraBaselineMetric', ann_file=data_root + 'train.npz',
-         scale_param='log', crop_aspect=dataset['crop_aspect'], **metric),
+         scale_param='log', pipeline=train_pipeline, **metric),
 ]
 test_evaluator = val_evaluator
 

@@ -25,12 +25,12 @@ from mmengine.dataset import Compose
 from mmengine.registry import DefaultScope
 from torch import nn
 
-from mroi_plugin.datasets.human_data_dataset import (
-    DEFAULT_BBOX_SCALE_FACTOR,
-    DEFAULT_CROP_ASPECT,
-    MIN_BBOX_SIDE_PX,
+from mroi_plugin.datasets.human_data_dataset import MIN_BBOX_SIDE_PX
+from mroi_plugin.datasets.transforms.get_bbox_center_scale import (
+    GetBBoxCenterScale,
+    pipeline_crop_box,
 )
-from mroi_plugin.geometry import bbox_xyxy_to_roi, default_intrinsics
+from mroi_plugin.geometry import bbox_xyxy_to_center_wh, default_intrinsics, roi_size
 from mroi_plugin.registry import MODELS, TRANSFORMS
 from mroi_plugin.utils.checkpoint_conversion import detect_format, extract_state_dict
 from mroi_plugin.utils.config_rois import apply_num_rois
@@ -55,12 +55,10 @@ MAX_KEYS_SHOWN = 5
 #: Config key of the regressors' start values file (SPIN's ``smpl_mean_params.npz``).
 MEAN_PARAMS_KEY = 'mean_params'
 #: Optional top-level config key: enlargement of the person (detector) boxes given to
-#: :func:`inference_mesh`, when it differs from the test dataset's ``bbox_scale_factor``
-#: (CLIFF's demo enlarges detector boxes by 1.1, configs/cliff).
+#: :func:`inference_mesh`, when it differs from the padding of the test pipeline's
+#: ``GetBBoxCenterScale`` (CLIFF's demo enlarges detector boxes by 1.1, configs/cliff).
 DETECTOR_BBOX_SCALE_KEY = 'detector_bbox_scale_factor'
 _SCOPE = 'mroi'
-# The RoI crop transforms (crop-level and feature-level RoIs); both carry crop_size.
-_CROP_TRANSFORMS = ('MultiRoICrop', 'MultiRoIContextCrop')
 
 
 class CheckpointMismatchError(ValueError):
@@ -270,34 +268,28 @@ def _type_name(step: Any) -> str:
     return name.rsplit('.', 1)[-1]
 
 
-def _box_convention(cfg: Config, pipeline: Sequence[Any]) -> Tuple[float, float]:
-    """``(crop_aspect, bbox_scale_factor)`` for person boxes given to inference.
+def _inference_steps(cfg: Config, pipeline: Sequence[Any]) -> List[Any]:
+    """The test pipeline without its loading step, with the detector boxes' padding.
 
-    The test dataset's values; the config's ``detector_bbox_scale_factor``, when set,
-    replaces the enlargement (CLIFF's demo: 1.1 on detector boxes).
+    Person boxes go through the pipeline's own ``GetBBoxCenterScale`` and crop step, so their
+    RoIs are made as the test set's; the config's ``detector_bbox_scale_factor``, when set,
+    replaces that step's padding (CLIFF's demo: 1.1 on detector boxes).
     """
-    dataset = _test_dataset_cfg(cfg)
-    crop_aspect = dataset.get('crop_aspect')
-    if crop_aspect is None:
-        crop_aspect = DEFAULT_CROP_ASPECT
-        for step in pipeline:
-            if _type_name(step) in _CROP_TRANSFORMS and isinstance(step, dict) and step.get(
-                    'crop_size') is not None:
-                crop_h, crop_w = step['crop_size']
-                crop_aspect = crop_w / crop_h
-    scale_factor = cfg.get(DETECTOR_BBOX_SCALE_KEY)
-    if scale_factor is None:
-        scale_factor = dataset.get('bbox_scale_factor', DEFAULT_BBOX_SCALE_FACTOR)
-    elif isinstance(scale_factor, bool) or not isinstance(
-            scale_factor, (int, float)) or not 0 < scale_factor < float('inf'):
+    steps = [step for step in pipeline if _type_name(step) not in LOADING_TRANSFORMS]
+    pipeline_crop_box(steps)  # one clear error for a pipeline that cannot make RoIs
+    padding = cfg.get(DETECTOR_BBOX_SCALE_KEY)
+    if padding is None:
+        return steps
+    if isinstance(padding, bool) or not isinstance(
+            padding, (int, float)) or not 0 < padding < float('inf'):
         raise ValueError(f'The config\'s {DETECTOR_BBOX_SCALE_KEY} must be a positive number (the '
                          f'enlargement of person boxes, e.g. 1.1 as CLIFF\'s demo), got '
-                         f'{scale_factor!r}; remove it to use the test dataset\'s.')
-    return float(crop_aspect), float(scale_factor)
+                         f'{padding!r}; remove it to use the test pipeline\'s GetBBoxCenterScale.')
+    return [GetBBoxCenterScale(padding=float(padding))
+            if _type_name(step) == GetBBoxCenterScale.__name__ else step for step in steps]
 
 
-def _build_inference_pipeline(pipeline: Sequence[Any]) -> Compose:
-    steps = [step for step in pipeline if _type_name(step) not in LOADING_TRANSFORMS]
+def _build_inference_pipeline(steps: Sequence[Any]) -> Compose:
     with DefaultScope.overwrite_default_scope(_SCOPE):
         built = [TRANSFORMS.build(step) if isinstance(step, dict) else step for step in steps]
     return Compose(built)
@@ -379,13 +371,12 @@ def inference_mesh(model: Any,
                    principal_point: Optional[Sequence[float]] = None) -> List[Dict[str, Any]]:
     """Recover one SMPL mesh per person box, all people in one forward pass.
 
-    Each box becomes the results dict of ``HumanDataDataset`` (RoI centre and size with the
-    test dataset's ``crop_aspect`` and ``bbox_scale_factor``, or the config's
-    ``detector_bbox_scale_factor`` when set, see
-    :func:`~mroi_plugin.geometry.bbox_xyxy_to_roi`) and runs through the config's test
-    pipeline without its loading step. With ``configs/cliff`` and a converted CLIFF
-    checkpoint this is CLIFF's demo computation (1.1 box, ``MultiRoICrop(crop_mode='cliff')``;
-    docs/released_checkpoints.md).
+    Each box becomes the results dict of ``HumanDataDataset`` (the box as ``bbox_xyxy``) and
+    runs through the config's test pipeline without its loading step, so its RoI is made as
+    the test set's: padded by the pipeline's ``GetBBoxCenterScale`` (or by the config's
+    ``detector_bbox_scale_factor`` when set), the aspect fixed by the crop's ``crop_size``.
+    With ``configs/cliff`` and a converted CLIFF checkpoint this is CLIFF's demo computation
+    (1.1 box, ``MultiRoICrop(crop_mode='cliff')``; docs/released_checkpoints.md).
 
     Args:
         model (nn.Module): From :func:`init_model` (needs ``model.cfg``).
@@ -458,10 +449,12 @@ def pack_people(model: nn.Module,
             raise ValueError(f'principal_point must be (px, py) pixels, got {principal_point}.')
     principal = principal.astype(np.float32)
 
-    pipeline_cfg = _find_test_pipeline(cfg)
-    crop_aspect, scale_factor = _box_convention(cfg, pipeline_cfg)
-    pipeline = _build_inference_pipeline(pipeline_cfg)
-    centers, sizes = bbox_xyxy_to_roi(boxes, crop_aspect, scale_factor)
+    steps = _inference_steps(cfg, _find_test_pipeline(cfg))
+    pipeline = _build_inference_pipeline(steps)
+    # What the pipeline computes for RoI 0, for the returned people (same functions, values).
+    padding, (crop_h, crop_w) = pipeline_crop_box(steps)
+    centers, wh = bbox_xyxy_to_center_wh(boxes)
+    sizes = roi_size(wh, crop_w / crop_h, padding)
 
     inputs, data_samples = [], []
     for index in range(len(boxes)):
@@ -469,9 +462,7 @@ def pack_people(model: nn.Module,
             img=img,
             img_shape=(height, width),
             ori_shape=(height, width),
-            bbox_center=centers[index].astype(np.float32),
-            bbox_size=float(sizes[index]),
-            bbox_padding=scale_factor,
+            bbox_xyxy=boxes[index, :4],
             focal_length=focal,
             principal_point=principal.copy(),
             sample_idx=index)

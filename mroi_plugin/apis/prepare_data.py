@@ -66,17 +66,20 @@ def _prepare_standin(out_dir: str, seed: int = 0) -> None:
 
 
 def _crop_box(cfg: Config) -> dict:
-    """The training dataset's crop box (what the mean crop camera is measured with)."""
-    from mroi_plugin.datasets.human_data_dataset import (
-        DEFAULT_BBOX_SCALE_FACTOR,
-        DEFAULT_CROP_ASPECT,
-    )
-    box = dict(crop_aspect=DEFAULT_CROP_ASPECT, bbox_scale_factor=DEFAULT_BBOX_SCALE_FACTOR)
+    """The training pipeline's crop box (what the mean crop camera is measured with).
+
+    ``crop_size`` and ``padding`` of the first training dataset's pipeline
+    (:func:`~mroi_plugin.datasets.transforms.pipeline_crop_box`); the defaults for a config
+    without one.
+    """
+    from mroi_plugin.datasets.transforms import pipeline_crop_box
+    from mroi_plugin.geometry import DEFAULT_BBOX_PADDING, DEFAULT_CROP_SIZE
+    box = dict(crop_size=DEFAULT_CROP_SIZE, padding=DEFAULT_BBOX_PADDING)
     dataset = (cfg.get('train_dataloader') or {}).get('dataset') or {}
     for candidate in [dataset, *dataset.get('datasets', [])]:
-        if candidate.get('type') == 'HumanDataDataset':
-            box.update({k: float(candidate[k]) for k in box if k in candidate})
-            break
+        if candidate.get('pipeline'):
+            padding, crop_size = pipeline_crop_box(candidate['pipeline'])
+            return dict(crop_size=crop_size, padding=padding)
     return box
 
 
@@ -91,7 +94,9 @@ def _write_mean_params(out_dir: str, crop_box: dict, overwrite: bool = False) ->
     if not _is_writer() or not osp.exists(train_file):
         return
     from mroi_plugin.datasets.mean_params import mean_params_crop_box, write_mean_params
-    if osp.exists(out_file) and not overwrite and mean_params_crop_box(out_file) == crop_box:
+    crop_h, crop_w = crop_box['crop_size']
+    recorded = dict(crop_aspect=crop_w / crop_h, padding=crop_box['padding'])
+    if osp.exists(out_file) and not overwrite and mean_params_crop_box(out_file) == recorded:
         return
     write_mean_params(train_file, out_file, **crop_box)
 

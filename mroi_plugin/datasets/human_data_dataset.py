@@ -11,19 +11,16 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from mroi_plugin.body_models.keypoint_conventions import convert_keypoints, get_keypoint_num
-from mroi_plugin.geometry import bbox_xyxy_to_roi, default_intrinsics
+from mroi_plugin.geometry import default_intrinsics
 from mroi_plugin.registry import DATASETS
 
 from .human_data import BadSampleError, HumanDataError, HumanDataFile
 from .root_joint import compute_root_joints
 from .sample_seed import SampleIndex, seeded_random_state
+from .transforms.get_bbox_center_scale import removed_box_args_error
 
 __all__ = ['HumanDataDataset']
 
-#: Default crop aspect ``crop_w / crop_h`` of CLIFF's 256x192 crops.
-DEFAULT_CROP_ASPECT = 192 / 256
-#: CLIFF/SPIN enlarge the annotated box by this factor before cropping.
-DEFAULT_BBOX_SCALE_FACTOR = 1.2
 #: Boxes with a side at or below this many pixels cannot be cropped sensibly.
 MIN_BBOX_SIDE_PX = 1.0
 #: Source convention of MMHuman3D keypoints unless the file says otherwise.
@@ -55,12 +52,12 @@ class HumanDataDataset(BaseDataset):
 
     - ``img_path`` (str): ``data_prefix['img']`` joined with the file's
       ``image_path``.
-    - ``bbox_center`` (np.ndarray): (2,) float32 px, centre of ``bbox_xywh``.
-    - ``bbox_size`` (float): px, RoI *height*
-      ``max(h, w / crop_aspect) * bbox_scale_factor`` (the smallest box of the
-      crop's aspect that holds the annotated box, enlarged).
-    - ``bbox_padding`` (float): ``bbox_scale_factor``, the enlargement from the
-      annotated box to the RoI (metainfo of the packed sample).
+    - ``bbox_xyxy`` (np.ndarray): (4,) float64 px, the annotated person box
+      ``x1, y1, x2, y2`` (the file's ``bbox_xywh``; float64 because ``x + w`` of
+      the file's float32 numbers is exact there). The dataset does not know the
+      crop: the pipeline's :class:`~mroi_plugin.datasets.transforms.
+      GetBBoxCenterScale` (padding) and crop step (``crop_size``, hence the
+      aspect) turn it into the RoI.
     - ``focal_length`` (float | None), ``principal_point`` ((2,) float32 |
       None): px, from the file's per-sample ``cam_param`` (``(fx, fy)`` is
       averaged to one focal length). Where the file has no camera, CLIFF's
@@ -127,8 +124,9 @@ class HumanDataDataset(BaseDataset):
         approximate_keypoints (bool): Let near-equivalent joints stand in for
             each other in the conversion (e.g. COCO's ``left_hip_extra`` for
             SMPL's ``left_hip``); see ``convert_keypoints``.
-        bbox_scale_factor (float): Enlargement of the annotated box.
-        crop_aspect (float): ``crop_w / crop_h`` of the network's crops.
+        bbox_scale_factor: Removed; raises a ``ValueError`` that says where the
+            padding went (``GetBBoxCenterScale(padding)`` in the pipeline).
+        crop_aspect: Removed; raises likewise (the crop step's ``crop_size``).
         on_bad_sample (str): ``'raise'`` or ``'skip'``.
         cache_dir (str, optional): Where the reader extracts the arrays once;
             see :class:`HumanDataFile`.
@@ -158,8 +156,8 @@ class HumanDataDataset(BaseDataset):
                  dataset_name: Optional[str] = None,
                  keypoint_convention: str = 'smpl_24',
                  approximate_keypoints: bool = False,
-                 bbox_scale_factor: float = DEFAULT_BBOX_SCALE_FACTOR,
-                 crop_aspect: float = DEFAULT_CROP_ASPECT,
+                 bbox_scale_factor: Optional[float] = None,
+                 crop_aspect: Optional[float] = None,
                  on_bad_sample: str = 'raise',
                  cache_dir: Optional[str] = None,
                  use_mmap: bool = True,
@@ -176,14 +174,18 @@ class HumanDataDataset(BaseDataset):
         if on_bad_sample not in ON_BAD_SAMPLE_POLICIES:
             raise ValueError(f'HumanDataDataset: on_bad_sample must be one of '
                              f'{ON_BAD_SAMPLE_POLICIES}, got {on_bad_sample!r}.')
-        if not bbox_scale_factor > 0 or not crop_aspect > 0:
-            raise ValueError(f'HumanDataDataset: bbox_scale_factor ({bbox_scale_factor}) and '
-                             f'crop_aspect ({crop_aspect}) must be positive.')
+        # An error, not a warning: with the old arguments the pipeline has no
+        # GetBBoxCenterScale and the crop could not be made anyway.
+        given = [name for name, value in (('crop_aspect', crop_aspect),
+                                          ('bbox_scale_factor', bbox_scale_factor))
+                 if value is not None]
+        if given:
+            raise removed_box_args_error(
+                type(self).__name__, given,
+                "add dict(type='GetBBoxCenterScale') to its pipeline if it is not there.")
         self.num_keypoints = get_keypoint_num(keypoint_convention)  # fails on unknown names
         self.keypoint_convention = keypoint_convention
         self.approximate_keypoints = approximate_keypoints
-        self.bbox_scale_factor = float(bbox_scale_factor)
-        self.crop_aspect = float(crop_aspect)
         self.on_bad_sample = on_bad_sample
         self.cache_dir = cache_dir
         self.use_mmap = use_mmap
@@ -369,7 +371,6 @@ class HumanDataDataset(BaseDataset):
             self.full_init()
         index = self._file_index(idx)
         hd = self._opened
-        center, size = self._bbox(index)
         focal, principal = hd.camera(index)
         if (focal is None or principal is None) and 'image_size' in hd:
             width, height = hd.get('image_size', index).astype(np.float64)
@@ -382,9 +383,7 @@ class HumanDataDataset(BaseDataset):
                                        np.zeros(3, dtype=np.float32))
         return dict(
             img_path=osp.join(self.data_prefix['img'], str(hd.get('image_path', index))),
-            bbox_center=center,
-            bbox_size=size,
-            bbox_padding=self.bbox_scale_factor,
+            **self._bbox(index),
             focal_length=None if focal is None else float(np.mean(focal)),
             principal_point=None if principal is None else principal.astype(np.float32),
             keypoints2d=keypoints2d,
@@ -398,7 +397,8 @@ class HumanDataDataset(BaseDataset):
             sample_idx=idx if idx >= 0 else idx + len(self),
             dataset_name=self.dataset_name)
 
-    def _bbox(self, index: int) -> Tuple[np.ndarray, float]:
+    def _bbox(self, index: int) -> Dict[str, Any]:
+        """The box keys of sample ``index``: ``bbox_xyxy``."""
         x, y, w, h = np.asarray(self._opened.get('bbox_xywh', index)[:4], np.float64).tolist()
         if not _valid_boxes(np.array([[x, y, w, h]]))[0]:
             raise BadSampleError(
@@ -414,9 +414,7 @@ class HumanDataDataset(BaseDataset):
                     f'[x, y, w, h] = {[x, y, w, h]} lies entirely outside its image_size '
                     f'{width:g}x{height:g} px. Fix or drop the sample, or set '
                     'on_bad_sample=\'skip\'.')
-        center, size = bbox_xyxy_to_roi(
-            np.array([x, y, x + w, y + h]), self.crop_aspect, self.bbox_scale_factor)
-        return center.astype(np.float32), float(size)
+        return dict(bbox_xyxy=np.array([x, y, x + w, y + h]))
 
     def _keypoints(self, key: str, index: int) -> np.ndarray:
         hd = self._opened

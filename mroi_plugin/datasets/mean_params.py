@@ -14,15 +14,19 @@ import numpy as np
 import torch
 
 from mroi_plugin.geometry import (
+    DEFAULT_BBOX_PADDING,
     DEFAULT_CROP_CAMERA,
+    DEFAULT_CROP_SIZE,
     axis_angle_to_rotmat,
     cam_full_to_crop,
     mean_rotation,
+    roi_size,
     rotmat_to_rot6d,
 )
 
 from .human_data import BadSampleError, HumanDataFile
-from .human_data_dataset import DEFAULT_BBOX_SCALE_FACTOR, DEFAULT_CROP_ASPECT, HumanDataDataset
+from .human_data_dataset import HumanDataDataset
+from .transforms.get_bbox_center_scale import GetBBoxCenterScale
 
 __all__ = [
     'mean_smpl_params', 'training_crop_cameras', 'mean_crop_camera', 'write_mean_params',
@@ -61,33 +65,36 @@ def mean_smpl_params(ann_file: str) -> Tuple[torch.Tensor, torch.Tensor]:
 
 
 def training_crop_cameras(ann_file: str,
-                          crop_aspect: float = DEFAULT_CROP_ASPECT,
-                          bbox_scale_factor: float = DEFAULT_BBOX_SCALE_FACTOR) -> np.ndarray:
+                          crop_size: Tuple[int, int] = DEFAULT_CROP_SIZE,
+                          padding: float = DEFAULT_BBOX_PADDING) -> np.ndarray:
     """Every sample's ground-truth crop camera of its original box (RoI 0).
 
     Each sample's full-camera translation (``smpl.transl``) seen from its crop box
     (:func:`~mroi_plugin.geometry.cam_full_to_crop`), with the box, focal length and
-    principal point exactly as :class:`HumanDataDataset` gives them to the model (so
-    ``crop_aspect`` and ``bbox_scale_factor`` must be the training dataset's). Samples
-    without a finite translation or a camera, with a degenerate box or behind the camera
-    are left out.
+    principal point exactly as :class:`HumanDataDataset` and the training pipeline give
+    them to the model: the box through :class:`~mroi_plugin.datasets.transforms.
+    GetBBoxCenterScale` and :func:`~mroi_plugin.geometry.roi_size`, so ``crop_size`` and
+    ``padding`` must be the training pipeline's (read them with
+    :func:`~mroi_plugin.datasets.transforms.pipeline_crop_box`). Samples without a finite
+    translation or a camera, with a degenerate box or behind the camera are left out.
 
     Args:
         ann_file (str): HumanData ``.npz``.
-        crop_aspect (float): ``crop_w / crop_h`` of the training crops.
-        bbox_scale_factor (float): Enlargement of the annotated box.
+        crop_size (tuple[int, int]): ``(crop_h, crop_w)`` of the training crops.
+        padding (float): Enlargement of the annotated box.
 
     Returns:
         np.ndarray: ``(M, 3)`` float64 crop cameras ``(s, tx, ty)``, ``s > 0``; ``M = 0``
         for data without translations (e.g. SPIN-style files).
     """
-    dataset = HumanDataDataset(ann_file=ann_file, crop_aspect=crop_aspect,
-                               bbox_scale_factor=bbox_scale_factor)
+    dataset = HumanDataDataset(ann_file=ann_file)
+    get_box = GetBBoxCenterScale(padding)
+    crop_h, crop_w = crop_size
     cameras = []
     if 'smpl.transl' in dataset.human_data:
         for idx in range(len(dataset)):
             try:
-                info = dataset.get_data_info(idx)
+                info = get_box(dataset.get_data_info(idx))
             except BadSampleError:
                 continue
             if not info['has_transl'] or info['focal_length'] is None \
@@ -95,22 +102,22 @@ def training_crop_cameras(ann_file: str,
                 continue
             cameras.append(
                 cam_full_to_crop(info['smpl_transl'].astype(np.float64),
-                                 info['bbox_center'].astype(np.float64), info['bbox_size'],
+                                 info['bbox_center'].astype(np.float64),
+                                 float(roi_size(info['bbox_wh'], crop_w / crop_h, padding)),
                                  info['focal_length'],
                                  info['principal_point'].astype(np.float64)))
     return np.stack(cameras) if cameras else np.zeros((0, 3))
 
 
 def mean_crop_camera(ann_file: str,
-                     crop_aspect: float = DEFAULT_CROP_ASPECT,
-                     bbox_scale_factor: float = DEFAULT_BBOX_SCALE_FACTOR
-                     ) -> Optional[Dict[str, np.ndarray]]:
+                     crop_size: Tuple[int, int] = DEFAULT_CROP_SIZE,
+                     padding: float = DEFAULT_BBOX_PADDING) -> Optional[Dict[str, np.ndarray]]:
     """Mean crop camera of the original box (RoI 0) over a HumanData split.
 
     Args:
         ann_file (str): HumanData ``.npz``.
-        crop_aspect (float): ``crop_w / crop_h`` of the training crops.
-        bbox_scale_factor (float): Enlargement of the annotated box.
+        crop_size (tuple[int, int]): ``(crop_h, crop_w)`` of the training crops.
+        padding (float): Enlargement of the annotated box.
 
     Returns:
         dict | None: ``cam (3,)`` the arithmetic mean ``(s, tx, ty)`` (the start of a
@@ -118,7 +125,7 @@ def mean_crop_camera(ann_file: str,
         regressor of ``log s``), ``count ()`` the samples used; float64, over
         :func:`training_crop_cameras`. None when no sample has a translation and a camera.
     """
-    cameras = training_crop_cameras(ann_file, crop_aspect, bbox_scale_factor)
+    cameras = training_crop_cameras(ann_file, crop_size, padding)
     if not len(cameras):
         return None
     return dict(cam=cameras.mean(axis=0), log_scale=np.log(cameras[:, 0]).mean(),
@@ -127,21 +134,22 @@ def mean_crop_camera(ann_file: str,
 
 def write_mean_params(ann_file: str,
                       out_file: str,
-                      crop_aspect: float = DEFAULT_CROP_ASPECT,
-                      bbox_scale_factor: float = DEFAULT_BBOX_SCALE_FACTOR) -> str:
+                      crop_size: Tuple[int, int] = DEFAULT_CROP_SIZE,
+                      padding: float = DEFAULT_BBOX_PADDING) -> str:
     """Write the mean body and crop camera of a training split, in SPIN's layout.
 
     Keys: ``pose (144,)`` 6D, ``shape (num_betas,)``, ``cam (3,)`` as SPIN's file,
     plus ``cam_log_scale ()`` (the mean of ``log s``, read by regressors of
     ``log s``) and the crop box the camera statistics assume
-    (``cam_crop_aspect``, ``cam_bbox_scale_factor``). Without translations in the
+    (``cam_crop_aspect`` = ``crop_w / crop_h``, ``cam_bbox_scale_factor`` = ``padding``).
+    Without translations in the
     data, ``cam`` is SPIN's (0.9, 0, 0) and the other camera keys are absent.
 
     Args:
         ann_file (str): Training HumanData ``.npz``.
         out_file (str): Where the ``.npz`` goes.
-        crop_aspect (float): ``crop_w / crop_h`` of the training crops.
-        bbox_scale_factor (float): Enlargement of the annotated box.
+        crop_size (tuple[int, int]): ``(crop_h, crop_w)`` of the training crops.
+        padding (float): Enlargement of the annotated box.
 
     Returns:
         str: ``out_file``.
@@ -150,12 +158,12 @@ def write_mean_params(ann_file: str,
     arrays = dict(pose=rotmat_to_rot6d(rotmats).reshape(-1).numpy().astype(np.float32),
                   shape=betas.numpy().astype(np.float32),
                   cam=np.asarray(DEFAULT_CROP_CAMERA, dtype=np.float32))
-    camera = mean_crop_camera(ann_file, crop_aspect, bbox_scale_factor)
+    camera = mean_crop_camera(ann_file, crop_size, padding)
     if camera is not None:
         arrays.update(cam=camera['cam'].astype(np.float32),
                       cam_log_scale=np.float32(camera['log_scale']),
-                      cam_crop_aspect=np.float64(crop_aspect),
-                      cam_bbox_scale_factor=np.float64(bbox_scale_factor))
+                      cam_crop_aspect=np.float64(crop_size[1] / crop_size[0]),
+                      cam_bbox_scale_factor=np.float64(padding))
     np.savez(out_file, **arrays)
     return out_file
 
@@ -165,12 +173,13 @@ def mean_params_crop_box(path: str) -> Optional[Dict[str, float]]:
     """The crop box a mean-parameter file's camera was measured with.
 
     Returns:
-        dict | None: ``crop_aspect`` and ``bbox_scale_factor`` as
-        :func:`write_mean_params` recorded them; None for a file without a measured
-        camera (SPIN's, or one written before mroi recorded it).
+        dict | None: ``crop_aspect`` (``crop_w / crop_h``) and ``padding`` as
+        :func:`write_mean_params` recorded them (file keys ``cam_crop_aspect``,
+        ``cam_bbox_scale_factor``); None for a file without a measured camera (SPIN's, or
+        one written before mroi recorded it).
     """
     with np.load(path, allow_pickle=False) as data:
         if 'cam_crop_aspect' not in data.files:
             return None
         return dict(crop_aspect=float(data['cam_crop_aspect']),
-                    bbox_scale_factor=float(data['cam_bbox_scale_factor']))
+                    padding=float(data['cam_bbox_scale_factor']))

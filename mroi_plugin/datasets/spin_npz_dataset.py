@@ -1,5 +1,5 @@
 """``SPINNpzDataset``: SPIN/CLIFF-format ``.npz`` files with the crops they define."""
-from typing import Tuple
+from typing import Any, Dict
 
 import numpy as np
 
@@ -28,7 +28,11 @@ class SPINNpzDataset(HumanDataDataset):
       ``MultiRoICrop`` of ``crop_size=(256, 192)`` the crop is CLIFF's
       (``get_transform``: height ``200 * scale``, width ``0.75`` of it); a
       square ``crop_size`` gives SPIN's square crop of side ``200 * scale``.
-      ``crop_aspect`` is not used.
+      No ``bbox_xyxy``: the pipeline's ``GetBBoxCenterScale`` leaves this
+      file-defined crop as it is.
+    - ``bbox_padding`` = ``bbox_scale_factor``: the enlargement applied here on
+      top of the file's crop (the file does not say how its own was made from
+      the person box).
     - ``keypoints2d`` come from ``openpose`` + ``part`` (convention
       ``'smpl_49'``), ``keypoints3d`` from ``S`` as the 17 H36M joints
       (``'h36m_17'``), both converted by name to ``keypoint_convention``. For
@@ -41,7 +45,9 @@ class SPINNpzDataset(HumanDataDataset):
     Args:
         ann_file (str): The ``.npz``, relative to ``data_root``.
         bbox_scale_factor (float): Extra enlargement of the file's crops.
-            Defaults to 1.0 (the file's crops exactly).
+            Defaults to 1.0 (the file's crops exactly). Unlike
+            :class:`HumanDataDataset` (whose padding is the pipeline's), it stays
+            here: the file, not a person box, defines these crops.
         **kwargs: The other arguments of :class:`HumanDataDataset`
             (``data_root``, ``data_prefix``, ``pipeline``, ``test_mode``,
             ``keypoint_convention``, ``on_bad_sample``, ...); ``cache_dir`` and
@@ -49,12 +55,17 @@ class SPINNpzDataset(HumanDataDataset):
     """
 
     def __init__(self, ann_file: str, bbox_scale_factor: float = 1.0, **kwargs) -> None:
-        super().__init__(ann_file=ann_file, bbox_scale_factor=bbox_scale_factor, **kwargs)
+        if not bbox_scale_factor > 0:
+            raise ValueError(f'SPINNpzDataset: bbox_scale_factor must be positive, got '
+                             f'{bbox_scale_factor}.')
+        self.bbox_scale_factor = float(bbox_scale_factor)
+        super().__init__(ann_file=ann_file, **kwargs)
 
     def _open_file(self) -> SPINNpzFile:
         return SPINNpzFile(self.ann_file)
 
-    def _bbox(self, index: int) -> Tuple[np.ndarray, float]:
+    def _bbox(self, index: int) -> Dict[str, Any]:
+        """The file's crop: ``bbox_center``, ``bbox_size`` and ``bbox_padding``."""
         hd = self._opened
         center = np.asarray(hd.get('center', index), np.float64)
         scale = float(hd.get('scale', index))
@@ -65,4 +76,5 @@ class SPINNpzDataset(HumanDataDataset):
                 f'degenerate crop center={center.tolist()}, scale={scale} ({size:g} px); a crop '
                 f'needs a finite centre and 200 * scale > {MIN_BBOX_SIDE_PX} px. Fix or drop '
                 "the row, or set on_bad_sample='skip'.")
-        return center.astype(np.float32), float(size)
+        return dict(bbox_center=center.astype(np.float32), bbox_size=float(size),
+                    bbox_padding=self.bbox_scale_factor)

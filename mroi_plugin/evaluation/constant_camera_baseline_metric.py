@@ -1,13 +1,18 @@
 """The "predict the training set's mean camera" reference for the translation error."""
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
-from mroi_plugin.datasets.human_data_dataset import DEFAULT_BBOX_SCALE_FACTOR, DEFAULT_CROP_ASPECT
 from mroi_plugin.datasets.mean_params import training_crop_cameras
+from mroi_plugin.datasets.transforms.get_bbox_center_scale import (
+    pipeline_crop_box,
+    removed_box_args_error,
+)
 from mroi_plugin.geometry import (
     CROP_SCALE_PARAMS,
+    DEFAULT_BBOX_PADDING,
+    DEFAULT_CROP_SIZE,
     cam_crop_to_full,
     carry_crop_camera,
     decode_crop_camera,
@@ -28,10 +33,9 @@ _BOX_KEYS = ('roi_centers', 'roi_sizes', 'focal_length', 'principal_point')
 _REPORTED = ('transl_error', )
 
 
-def _training_crop_cameras(ann_file: str, crop_aspect: float,
-                           bbox_scale_factor: float) -> Tensor:
+def _training_crop_cameras(ann_file: str, crop_size: Tuple[int, int], padding: float) -> Tensor:
     """:func:`~mroi_plugin.datasets.mean_params.training_crop_cameras`, refusing none."""
-    cameras = training_crop_cameras(ann_file, crop_aspect, bbox_scale_factor)
+    cameras = training_crop_cameras(ann_file, crop_size, padding)
     if not len(cameras):
         raise ValueError(
             f'{ann_file}: no sample has a translation (smpl.transl) in front of a camera, so '
@@ -75,8 +79,12 @@ class ConstantCameraBaselineMetric(HMRMetric):
             ``test_cfg.camera``: ``'roi0'`` or ``'mean'``. Only used with ``per_roi``.
         scale_param (str): ``'linear'`` or ``'log'``, the model's crop-scale
             parameterisation. Defaults to ``'linear'``.
-        crop_aspect (float): ``crop_w / crop_h`` of the training dataset.
-        bbox_scale_factor (float): Box enlargement of the training dataset.
+        pipeline (Sequence[dict], optional): The training pipeline, whose
+            ``GetBBoxCenterScale`` padding and crop size the training cameras are measured
+            with (:func:`~mroi_plugin.datasets.transforms.pipeline_crop_box`). Defaults to
+            None: padding 1.2 and 256x192 crops.
+        crop_aspect: Removed; raises a ``ValueError`` (pass ``pipeline``).
+        bbox_scale_factor: Removed; raises likewise.
         **kwargs: :class:`HMRMetric` arguments (``body_model_dir`` is required). The prefix
             defaults to ``'constant_camera'`` or ``'roi_constant_camera'``.
 
@@ -92,9 +100,17 @@ class ConstantCameraBaselineMetric(HMRMetric):
                  per_roi: bool = False,
                  camera: str = 'roi0',
                  scale_param: str = 'linear',
-                 crop_aspect: float = DEFAULT_CROP_ASPECT,
-                 bbox_scale_factor: float = DEFAULT_BBOX_SCALE_FACTOR,
+                 pipeline: Optional[Sequence[dict]] = None,
+                 crop_aspect: Optional[float] = None,
+                 bbox_scale_factor: Optional[float] = None,
                  **kwargs: Any) -> None:
+        given = [name for name, value in (('crop_aspect', crop_aspect),
+                                          ('bbox_scale_factor', bbox_scale_factor))
+                 if value is not None]
+        if given:
+            raise removed_box_args_error(
+                type(self).__name__, given,
+                'pass the training pipeline instead (pipeline=train_pipeline).')
         if kwargs.get('prefix') is None:
             kwargs['prefix'] = 'roi_constant_camera' if per_roi else 'constant_camera'
         super().__init__(**kwargs)
@@ -110,7 +126,9 @@ class ConstantCameraBaselineMetric(HMRMetric):
         self.per_roi = bool(per_roi)
         self.camera = camera
         self.scale_param = scale_param
-        self.train_cameras = _training_crop_cameras(ann_file, crop_aspect, bbox_scale_factor)
+        padding, crop_size = (DEFAULT_BBOX_PADDING, DEFAULT_CROP_SIZE) if pipeline is None \
+            else pipeline_crop_box(pipeline)
+        self.train_cameras = _training_crop_cameras(ann_file, crop_size, padding)
         self.mean_camera = self._mean(self.train_cameras)
 
     def _mean(self, cameras: Tensor) -> Tensor:

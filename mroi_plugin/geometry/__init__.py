@@ -14,6 +14,7 @@ from .affine import (
     get_rotation_affine,
     invert_affine,
 )
+from .bbox import DEFAULT_BBOX_PADDING, bbox_xyxy_to_center_wh, roi_size
 from .camera import (
     BBOX_INFO_CHANNELS,
     BBOX_INFO_MODES,
@@ -58,6 +59,10 @@ from .rotation import (
 )
 
 __all__ = [
+    # bbox
+    "DEFAULT_BBOX_PADDING",
+    "bbox_xyxy_to_center_wh",
+    "roi_size",
     # camera
     "CLIFF_BBOX_INFO_CENTER_SCALE",
     "CLIFF_BBOX_INFO_SIZE_MEAN",

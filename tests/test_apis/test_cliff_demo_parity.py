@@ -20,11 +20,12 @@ from mmengine.config import Config
 
 from mroi_plugin.apis import inference_mesh, init_model
 from mroi_plugin.apis.inference import (
-    _box_convention,
     _build_inference_pipeline,
     _find_test_pipeline,
+    _inference_steps,
     _read_image,
 )
+from mroi_plugin.datasets.transforms import pipeline_crop_box
 from mroi_plugin.geometry import axis_angle_to_rotmat, bbox_xyxy_to_roi
 from tests.cliff_parity import converted_official_weights, load_fixture
 
@@ -36,21 +37,26 @@ IMAGE = osp.join(REPO, '..', 'shared', 'data', 'real_samples', 'pw3d_real', 'ima
 TOLERANCE = 1e-4
 
 
+def _crop_box(cfg):
+    """(padding, crop_size) inference makes detector boxes' RoIs with."""
+    return pipeline_crop_box(_inference_steps(cfg, _find_test_pipeline(cfg)))
+
+
 def test_box_convention_of_cliff_and_multiroi_configs():
     # CLIFF's demo: max(w * 256 / 192, h) * 1.1 (imutils.bbox_from_detector).
     cliff = Config.fromfile(CLIFF_R50)
-    assert _box_convention(cliff, _find_test_pipeline(cliff)) == (0.75, 1.1)
+    assert _crop_box(cliff) == (1.1, (256, 192))
     crop = [t for t in _find_test_pipeline(cliff) if t['type'] == 'MultiRoICrop']
     assert [t['crop_mode'] for t in crop] == ['cliff']
     # Multi-RoI: its datasets' 1.2 and the exact warp.
     mroi = Config.fromfile(MROI_R50)
-    assert _box_convention(mroi, _find_test_pipeline(mroi)) == (0.75, 1.2)
+    assert _crop_box(mroi) == (1.2, (256, 192))
     crop = [t for t in _find_test_pipeline(mroi) if t['type'] == 'MultiRoICrop']
     assert [t['crop_mode'] for t in crop] == ['warp']
     for bad in (0, -1.1, 'big', float('nan'), True):
         cliff.detector_bbox_scale_factor = bad
         with pytest.raises(ValueError, match='detector_bbox_scale_factor must be a positive'):
-            _box_convention(cliff, _find_test_pipeline(cliff))
+            _crop_box(cliff)
 
 
 @pytest.mark.skipif(not osp.isfile(IMAGE), reason='real 3DPW frame (../shared/data) absent')
@@ -64,12 +70,13 @@ def test_inference_mesh_matches_cliff_demo(tmp_path, standin_dir):
     img, _ = _read_image(IMAGE)
     height, width = img.shape[:2]
     box = np.array([demo['bbox_xyxy']])
-    crop_aspect, scale_factor = _box_convention(model.cfg, _find_test_pipeline(model.cfg))
-    centers, sizes = bbox_xyxy_to_roi(box, crop_aspect, scale_factor)
+    padding, (crop_h, crop_w) = _crop_box(model.cfg)
+    centers, sizes = bbox_xyxy_to_roi(box, crop_w / crop_h, padding)
     np.testing.assert_allclose(centers[0], demo['center'], atol=1e-4)
     np.testing.assert_allclose(sizes[0], np.float64(demo['scale']) * 200, rtol=1e-6)
-    packed = _build_inference_pipeline(_find_test_pipeline(model.cfg))(dict(
-        img=img, img_shape=(height, width), bbox_center=centers[0], bbox_size=float(sizes[0]),
+    steps = _inference_steps(model.cfg, _find_test_pipeline(model.cfg))
+    packed = _build_inference_pipeline(steps)(dict(
+        img=img, img_shape=(height, width), bbox_xyxy=box[0],
         focal_length=demo['focal_length'], principal_point=np.array([width / 2, height / 2])))
     sample = packed['data_samples']
     np.testing.assert_allclose(sample.bbox_info[0].numpy(), demo['bbox_info'], atol=TOLERANCE)

@@ -67,13 +67,13 @@ def test_every_field_matches_what_was_written(tmp_path, compress):
     path, data = write_dataset(str(tmp_path), compress=compress)
     ds = _dataset(path, data_prefix=dict(img='imgs_root'))
     assert len(ds) == 6
-    aspect, scale = 192 / 256, 1.2
     for i in range(len(ds)):
         info = ds.get_data_info(i)
         assert info['img_path'] == osp.join(str(tmp_path), 'imgs_root', data['image_path'][i])
-        x, y, w, h, _ = data['bbox_xywh'][i]
-        np.testing.assert_allclose(info['bbox_center'], [x + w / 2, y + h / 2], rtol=1e-6)
-        assert info['bbox_size'] == pytest.approx(max(h, w / aspect) * scale)
+        x, y, w, h, _ = np.asarray(data['bbox_xywh'][i], np.float64)
+        # The person box only: padding and aspect are the pipeline's (GetBBoxCenterScale).
+        np.testing.assert_array_equal(info['bbox_xyxy'], [x, y, x + w, y + h])
+        assert info['bbox_xyxy'].dtype == np.float64
         assert info['focal_length'] is None and info['principal_point'] is None
         kp2d = _expected_keypoints(data['keypoints2d'][i], SMPL_24_IN_HUMAN_DATA, 24)
         np.testing.assert_array_equal(info['keypoints2d'], kp2d)
@@ -97,8 +97,7 @@ def test_results_dict_has_exactly_the_documented_keys(tmp_path):
     path, _ = write_dataset(str(tmp_path))
     info = _dataset(path).get_data_info(0)
     assert set(info) == {
-        'img_path', 'bbox_center', 'bbox_size', 'bbox_padding', 'focal_length',
-        'principal_point', 'keypoints2d', 'keypoints3d', 'smpl_global_orient', 'smpl_body_pose',
+        'img_path', 'bbox_xyxy', 'focal_length', 'principal_point', 'keypoints2d', 'keypoints3d', 'smpl_global_orient', 'smpl_body_pose',
         'smpl_betas', 'smpl_transl', 'has_keypoints2d', 'has_keypoints3d', 'has_smpl',
         'has_transl', 'gender', 'sample_idx', 'dataset_name'
     }
@@ -542,8 +541,11 @@ def test_invalid_arguments(tmp_path):
         _dataset(path, on_bad_sample='ignore')
     with pytest.raises(ValueError, match='data_prefix'):
         _dataset(path, data_prefix=dict(img_path=''))
-    with pytest.raises(ValueError, match='positive'):
-        _dataset(path, bbox_scale_factor=0)
+    # The crop box moved to the pipeline: one error naming what to change, and where.
+    with pytest.raises(ValueError, match=r"crop_aspect are no longer.*GetBBoxCenterScale"):
+        _dataset(path, crop_aspect=0.75)
+    with pytest.raises(ValueError, match=r'crop_aspect and bbox_scale_factor .*crop_size'):
+        _dataset(path, crop_aspect=0.75, bbox_scale_factor=1.2)
     with pytest.raises(ValueError, match='nonexistent_convention'):
         _dataset(path, keypoint_convention='nonexistent_convention')
 
@@ -560,8 +562,7 @@ def test_real_pw3d_sample(tmp_path):
     assert len(ds) == 1 and ds.dataset_name == 'pw3d'
     info = ds.get_data_info(0)
     x, y, w, h = bbox[:4]
-    np.testing.assert_allclose(info['bbox_center'], [x + w / 2, y + h / 2], rtol=1e-6)
-    assert info['bbox_size'] == pytest.approx(max(h, w * 256 / 192) * 1.2)
+    np.testing.assert_allclose(info['bbox_xyxy'], [x, y, x + w, y + h], rtol=1e-6)
     np.testing.assert_array_equal(info['smpl_body_pose'], smpl['body_pose'][0])
     np.testing.assert_array_equal(info['smpl_global_orient'], smpl['global_orient'][0])
     assert info['has_smpl'] == 1.0 and info['has_transl'] == 0.0

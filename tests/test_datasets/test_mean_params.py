@@ -31,12 +31,12 @@ def _expected_cameras(data, crop_aspect, scale_factor):
     return np.concatenate([scale[:, None], trans_xy], axis=1)
 
 
-@pytest.mark.parametrize('crop_aspect,scale_factor', [(0.75, 1.2), (1.0, 1.1)])
-def test_mean_crop_camera_matches_the_definition(tmp_path, crop_aspect, scale_factor):
+@pytest.mark.parametrize('crop_size,scale_factor', [((256, 192), 1.2), ((100, 100), 1.1)])
+def test_mean_crop_camera_matches_the_definition(tmp_path, crop_size, scale_factor):
     data = make_human_data(num_samples=7, camera='focal_length')
     path = dump_human_data(str(tmp_path / 'train.npz'), data)
-    cams = _expected_cameras(data, crop_aspect, scale_factor)
-    got = mean_crop_camera(path, crop_aspect, scale_factor)
+    cams = _expected_cameras(data, crop_size[1] / crop_size[0], scale_factor)
+    got = mean_crop_camera(path, crop_size, scale_factor)
     assert int(got['count']) == 7
     np.testing.assert_allclose(got['cam'], cams.mean(axis=0), rtol=1e-5)
     np.testing.assert_allclose(got['log_scale'], np.log(cams[:, 0]).mean(), rtol=1e-5)
@@ -59,9 +59,9 @@ def test_samples_without_a_usable_translation_are_left_out(tmp_path):
 def test_written_file_and_how_regressors_read_it(tmp_path):
     data = make_human_data(num_samples=5, camera='focal_length')
     path = dump_human_data(str(tmp_path / 'train.npz'), data)
-    out = write_mean_params(path, str(tmp_path / 'mean_params.npz'), crop_aspect=0.75,
-                            bbox_scale_factor=1.2)
-    assert mean_params_crop_box(out) == dict(crop_aspect=0.75, bbox_scale_factor=1.2)
+    out = write_mean_params(path, str(tmp_path / 'mean_params.npz'), crop_size=(256, 192),
+                            padding=1.2)
+    assert mean_params_crop_box(out) == dict(crop_aspect=0.75, padding=1.2)
     cams = _expected_cameras(data, 0.75, 1.2)
     linear = load_mean_params(out)['cam'].numpy()
     log = load_mean_params(out, scale_param='log')['cam'].numpy()

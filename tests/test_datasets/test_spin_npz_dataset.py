@@ -315,8 +315,9 @@ def test_real_frame_gives_the_same_sample_in_both_layouts(tmp_path):
              center=np.array([[x + w / 2, y + h / 2]]), scale=np.array([size / 200]),
              pose=pose[None], shape=hd.get('smpl.betas', 0).reshape(1, 10),
              gender=np.array([str(hd.get('meta.gender', 0))]))
-    pipeline = [dict(type='LoadImage'), dict(type='MultiRoICrop', num_rois=1),
-                dict(type='PackHMRInputs')]
+    # GetBBoxCenterScale pads the HumanData box and leaves the SPIN file's crop alone.
+    pipeline = [dict(type='LoadImage'), dict(type='GetBBoxCenterScale'),
+                dict(type='MultiRoICrop', num_rois=1), dict(type='PackHMRInputs')]
     common = dict(data_root=str(tmp_path), data_prefix=dict(img=str(REAL_ROOT)),
                   pipeline=pipeline, test_mode=True)
     spin = SPINNpzDataset(ann_file='pw3d_spin.npz', **common)[0]

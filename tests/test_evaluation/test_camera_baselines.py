@@ -40,7 +40,7 @@ def data(tmp_path_factory) -> Dict[str, str]:
     root = tmp_path_factory.mktemp('camera_baselines')
     paths = write_standin_smpl(str(root / 'body_models'), seed=0)
     raw = make_human_data(num_samples=2, seed=0, camera='focal_length')
-    # Box of aspect 0.75 (the default crop's): with bbox_scale_factor 1 its size is h = 100.
+    # Box of aspect 0.75 (the default crop's): with padding 1 its size is h = 100.
     raw['bbox_xywh'] = np.array([[PRINCIPAL[0] - 37.5, PRINCIPAL[1] - 50.0, 75.0, BOX, 1.0]] * 2)
     raw['cam_param'] = dict(focal_length=np.full((2, 2), FOCAL),
                             principal_point=np.array([PRINCIPAL] * 2))
@@ -51,8 +51,13 @@ def data(tmp_path_factory) -> Dict[str, str]:
                 ann_file=ann, no_transl=dump_human_data(str(root / 'no_transl.npz'), no_transl))
 
 
+# The training pipeline the cameras are measured with: padding 1, CLIFF's 256x192 crops.
+PIPELINE = [dict(type='LoadImage'), dict(type='GetBBoxCenterScale', padding=1.0),
+            dict(type='MultiRoICrop', crop_size=(256, 192))]
+
+
 def _metric(data, **kwargs) -> ConstantCameraBaselineMetric:
-    kwargs.setdefault('bbox_scale_factor', 1.0)
+    kwargs.setdefault('pipeline', PIPELINE)
     return ConstantCameraBaselineMetric(
         ann_file=data['ann_file'], body_model_dir=data['body_model_dir'],
         joint_regressor=data['joint_regressor'], **kwargs)
@@ -93,7 +98,7 @@ def _gt_crop(sample) -> torch.Tensor:
 
 # ----------------------------------------------------------------- training statistics
 def test_training_cameras_are_the_hand_derived_ones(data):
-    cameras = torch.from_numpy(training_crop_cameras(data["ann_file"], bbox_scale_factor=1.0))
+    cameras = torch.from_numpy(training_crop_cameras(data["ann_file"], padding=1.0))
     torch.testing.assert_close(cameras, torch.tensor([[1., 0., 0.], [2., 0.3, 0.]],
                                                      dtype=torch.float64), atol=1e-6, rtol=0)
     linear = _metric(data)
@@ -109,7 +114,7 @@ def test_training_cameras_are_the_hand_derived_ones(data):
 def test_the_mean_camera_is_the_one_the_mean_params_file_gets(data):
     """One statistic, two readers: the model's start camera and this baseline agree."""
     from mroi_plugin.datasets.mean_params import mean_crop_camera
-    stats = mean_crop_camera(data['ann_file'], bbox_scale_factor=1.0)
+    stats = mean_crop_camera(data['ann_file'], padding=1.0)
     np.testing.assert_allclose(stats['cam'], _metric(data).mean_camera.numpy(), atol=1e-9)
     assert float(np.exp(stats['log_scale'])) == pytest.approx(
         float(_metric(data, scale_param='log').mean_camera[0]), rel=1e-9)
@@ -190,7 +195,7 @@ def test_per_roi_constant_fused_in_log_depth_has_its_closed_form_error(data):
 
 def test_built_from_the_registry_with_the_documented_prefixes(data):
     common = dict(ann_file=data['ann_file'], body_model_dir=data['body_model_dir'],
-                  joint_regressor=data['joint_regressor'], bbox_scale_factor=1.0)
+                  joint_regressor=data['joint_regressor'], pipeline=PIPELINE)
     assert METRICS.build(dict(type='ConstantCameraBaselineMetric', **common)).prefix == \
         'constant_camera'
     assert METRICS.build(dict(type='ConstantCameraBaselineMetric', per_roi=True,
@@ -280,3 +285,9 @@ def test_the_mean_pose_baseline_has_no_camera(data):
     result = _evaluate(metric, [sample])
     assert 'mean_pose/pa_mpjpe' in result
     assert not any('log_s' in k or 'transl' in k for k in result), result
+
+
+def test_the_removed_crop_box_arguments_say_where_they_went(data):
+    for removed in (dict(crop_aspect=0.75), dict(bbox_scale_factor=1.2)):
+        with pytest.raises(ValueError, match=r'no longer arguments.*pipeline=train_pipeline'):
+            _metric(data, **removed)

@@ -78,11 +78,15 @@ def test_mean_params_follow_the_training_crop_box(tmp_path, monkeypatch):
                                        num_train=4, num_val=0, num_test=2, seed=0))
     mean_file = str(tmp_path / 'syn' / 'mean_params.npz')
 
-    def run(crop_aspect):
-        dataset = dict(type='HumanDataDataset', ann_file='train.npz', crop_aspect=crop_aspect)
+    def run(crop_size, padding=1.2):
+        # The crop box is the training pipeline's: GetBBoxCenterScale and the crop size.
+        pipeline = [dict(type='GetBBoxCenterScale', padding=padding),
+                    dict(type='MultiRoICrop', crop_size=crop_size)]
+        dataset = dict(type='HumanDataDataset', ann_file='train.npz', pipeline=pipeline)
         prepare_data(Config(dict(prepare_data=spec, train_dataloader=dict(dataset=dataset))))
         return mean_params_crop_box(mean_file)
 
-    assert run(1.0) == dict(crop_aspect=1.0, bbox_scale_factor=1.2)
+    assert run((100, 100)) == dict(crop_aspect=1.0, padding=1.2)
     # Same data, another crop box: the mean camera is measured again, the data are kept.
-    assert run(0.5) == dict(crop_aspect=0.5, bbox_scale_factor=1.2)
+    assert run((100, 50)) == dict(crop_aspect=0.5, padding=1.2)
+    assert run((100, 50), padding=1.1) == dict(crop_aspect=0.5, padding=1.1)

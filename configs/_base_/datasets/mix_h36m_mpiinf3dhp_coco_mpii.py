@@ -10,8 +10,11 @@ num_rois = 1
 keypoint_convention = 'smpl_24'
 smpl_dir = 'data/body_models/smpl'
 
+# The crop box: GetBBoxCenterScale pads the person box (1.2, SPIN's and CLIFF's), then
+# MultiRoICrop fixes the aspect from its crop_size.
 train_pipeline = [
     dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlipHMR', prob=0.5, keypoint_convention=keypoint_convention),
     dict(type='RandomScaleRotation'),
     dict(type='RandomColorScale'),
@@ -20,6 +23,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
     dict(type='MultiRoICrop', num_rois=num_rois, crop_size=crop_size),
     dict(type='PackHMRInputs'),
 ]

@@ -113,7 +113,7 @@ class RandomFlipHMR(BaseTransform):
     permuted so that left and right joints keep their names.
 
     Modified keys (each only if present): ``img`` ``(H, W, 3)``,
-    ``bbox_center`` ``(2,)``, ``principal_point`` ``(2,)``, ``keypoints2d``
+    ``bbox_xyxy`` ``(4,)``, ``bbox_center`` ``(2,)``, ``principal_point`` ``(2,)``, ``keypoints2d``
     ``(K, 3)``, ``keypoints3d`` ``(K, 4)``, ``smpl_global_orient`` ``(3,)``,
     ``smpl_body_pose`` ``(23, 3)``, ``smpl_transl`` ``(3,)``. Added key:
     ``flip`` (bool), toggled on each applied flip so it always says whether the
@@ -175,6 +175,10 @@ class RandomFlipHMR(BaseTransform):
                 point = np.array(results[key], copy=True)
                 point[0] = last_u - point[0]
                 results[key] = point
+        if 'bbox_xyxy' in results:
+            box = np.array(results['bbox_xyxy'], copy=True)
+            box[[0, 2]] = last_u - box[[2, 0]]
+            results['bbox_xyxy'] = box
         if 'keypoints2d' in results:
             keypoints = np.array(results['keypoints2d'], copy=True)
             keypoints[:, 0] = last_u - keypoints[:, 0]

@@ -41,8 +41,9 @@ def annotation_outside_image(results: dict, width: int, height: int) -> Optional
     """Why the sample's annotation does not fit a ``width x height`` image, or None.
 
     Args:
-        results (dict): ``bbox_center`` ((2,) px) and ``bbox_size`` (px, the
-            RoI height) and/or ``keypoints2d`` ((K, 3) px + confidence), full
+        results (dict): ``bbox_xyxy`` ((4,) px, the person box), or a file's
+            ``bbox_center`` ((2,) px) and ``bbox_size`` (px, the RoI height); and/or
+            ``keypoints2d`` ((K, 3) px + confidence), full
             image coordinates; missing keys are not checked.
         width (int): Image width in pixels.
         height (int): Image height in pixels.
@@ -51,7 +52,14 @@ def annotation_outside_image(results: dict, width: int, height: int) -> Optional
         str | None: A description of the mismatch.
     """
     center, size = results.get('bbox_center'), results.get('bbox_size')
-    if center is not None and size is not None:
+    box = results.get('bbox_xyxy')
+    if box is not None and size is None:
+        # The person box itself (before GetBBoxCenterScale), as the dataset checks it.
+        x1, y1, x2, y2 = (float(v) for v in np.asarray(box).reshape(-1)[:4])
+        if x2 <= 0 or x1 >= width or y2 <= 0 or y1 >= height:
+            return (f'its box (x1, y1, x2, y2 = {x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f} px) '
+                    'lies entirely outside it')
+    elif center is not None and size is not None:
         # A square of side bbox_size holds the RoI of a crop with aspect
         # w/h <= 1 (CLIFF's 192/256), which holds the annotated box.
         half = 0.5 * float(size)

@@ -8,6 +8,7 @@ from mmcv.transforms import BaseTransform
 
 from mroi_plugin.geometry import (
     BBOX_INFO_MODES,
+    DEFAULT_CROP_SIZE,
     apply_affine,
     axis_angle_to_rotmat,
     compose_affine,
@@ -17,6 +18,7 @@ from mroi_plugin.geometry import (
     get_rotation_affine,
     image_to_normalized_crop,
     rigid_move_about_root,
+    roi_size,
     rotmat_about_z,
     rotmat_to_axis_angle,
 )
@@ -49,7 +51,6 @@ ROI_TABLE_9 = (
     (0.1, -0.1, 0.55),
     (-0.1, 0.1, 0.4),
 )
-DEFAULT_CROP_SIZE = (256, 192)  # (crop_h, crop_w), CLIFF's rectangular crops
 # 'warp': one sub-pixel cv2.warpAffine per RoI (exact geometry, rotation, uint8 crops).
 # 'cliff': SPIN/CLIFF's integer window + cv2.resize (float32 crops), what their checkpoints saw.
 CROP_MODES = ('warp', 'cliff')
@@ -259,10 +260,17 @@ class MultiRoICrop(BaseTransform):
     evaluation and inference of those checkpoints (``configs/cliff``,
     docs/released_checkpoints.md), ``'warp'`` for training.
 
+    RoI 0's height before ``scale`` is ``bbox_size`` where the file defines the crop
+    (:class:`~mroi_plugin.datasets.SPINNpzDataset`), else it is made here from the box that
+    :class:`~mroi_plugin.datasets.transforms.GetBBoxCenterScale` wrote:
+    ``max(h, w / (crop_w / crop_h)) * bbox_padding`` with ``(w, h) = bbox_wh``
+    (:func:`~mroi_plugin.geometry.roi_size`). The crop's aspect ratio is thus set once, by
+    ``crop_size``.
+
     Required keys: ``img`` ``(H, W, 3)`` uint8, ``bbox_center`` ``(2,)``,
-    ``bbox_size``, ``focal_length`` (one value, pixels), ``principal_point``
-    ``(2,)``. Optional: ``keypoints2d`` ``(K, 3)``, ``keypoints3d`` ``(K, 4)``,
-    ``smpl_global_orient`` ``(3,)``, ``smpl_transl`` ``(3,)``,
+    ``bbox_wh`` ``(2,)`` and ``bbox_padding`` (or ``bbox_size``), ``focal_length`` (one
+    value, pixels), ``principal_point`` ``(2,)``. Optional: ``keypoints2d`` ``(K, 3)``,
+    ``keypoints3d`` ``(K, 4)``, ``smpl_global_orient`` ``(3,)``, ``smpl_transl`` ``(3,)``,
     ``smpl_root_joint`` ``(3,)`` (rest-pose root joint ``J0(betas)`` in the body
     frame; when given, the translation is rotated exactly as SMPL rotates the
     body about ``J0``: ``T' = R T + (R - I) J0``; without it, about the camera
@@ -337,9 +345,23 @@ class MultiRoICrop(BaseTransform):
                              f'{crop_mode!r}.')
         self.crop_mode = crop_mode
 
+    def _roi0_size(self, results: dict) -> float:
+        """RoI 0's height before ``scale``: the file's own, else from the box and padding."""
+        if 'bbox_size' in results:
+            return float(np.asarray(results['bbox_size'], dtype=np.float64).reshape(-1)[0])
+        if 'bbox_wh' not in results:
+            raise KeyError(
+                f"{type(self).__name__}: results has neither 'bbox_wh' nor 'bbox_size' "
+                f'({_where(results)}); put dict(type=\'GetBBoxCenterScale\') after LoadImage, '
+                'before the augmentations (it turns the dataset\'s bbox_xyxy into the box).')
+        crop_h, crop_w = self.crop_size
+        # The aspect is fixed here, from crop_size, and nowhere else.
+        return float(roi_size(_as_float64(results, 'bbox_wh', (2, )), crop_w / crop_h,
+                              float(results['bbox_padding'])))
+
     def _read_box(self, results: dict) -> Tuple[np.ndarray, float, float]:
         center = _as_float64(results, 'bbox_center', (2, ))
-        size = float(np.asarray(results['bbox_size'], dtype=np.float64).reshape(-1)[0])
+        size = self._roi0_size(results)
         scale = float(results.get('scale', 1.0))
         if not (np.all(np.isfinite(center)) and math.isfinite(size * scale)
                 and size * scale > 0):
