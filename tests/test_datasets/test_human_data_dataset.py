@@ -97,9 +97,10 @@ def test_results_dict_has_exactly_the_documented_keys(tmp_path):
     path, _ = write_dataset(str(tmp_path))
     info = _dataset(path).get_data_info(0)
     assert set(info) == {
-        'img_path', 'bbox_xyxy', 'focal_length', 'principal_point', 'keypoints2d', 'keypoints3d', 'smpl_global_orient', 'smpl_body_pose',
-        'smpl_betas', 'smpl_transl', 'has_keypoints2d', 'has_keypoints3d', 'has_smpl',
-        'has_transl', 'gender', 'sample_idx', 'dataset_name'
+        'img_path', 'bbox_xyxy', 'focal_length', 'principal_point', 'keypoints2d',
+        'keypoints3d', 'smpl_global_orient', 'smpl_body_pose', 'smpl_betas', 'smpl_transl',
+        'has_keypoints2d', 'has_keypoints3d', 'has_smpl', 'has_transl', 'gender', 'sample_idx',
+        'dataset_name'
     }
 
 

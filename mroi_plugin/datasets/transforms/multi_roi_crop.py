@@ -360,8 +360,8 @@ class MultiRoICrop(BaseTransform):
                               float(results['bbox_padding'])))
 
     def _read_box(self, results: dict) -> Tuple[np.ndarray, float, float]:
+        size = self._roi0_size(results)  # first: names the missing step if there is no box
         center = _as_float64(results, 'bbox_center', (2, ))
-        size = self._roi0_size(results)
         scale = float(results.get('scale', 1.0))
         if not (np.all(np.isfinite(center)) and math.isfinite(size * scale)
                 and size * scale > 0):
