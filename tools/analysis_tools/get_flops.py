@@ -45,7 +45,8 @@ def person_inputs(cfg: Config, model: nn.Module,
                 if 'Load' not in str(step['type'])]
     results = dict(
         img=np.zeros((height, width, 3), dtype=np.uint8),
-        bbox_center=np.array([width / 2, height / 2]), bbox_size=0.8 * height,
+        # A person box; the pipeline's GetBBoxCenterScale and crop make its RoIs.
+        bbox_xyxy=np.array([0.4 * width, 0.1 * height, 0.6 * width, 0.9 * height]),
         focal_length=float(estimate_focal_length(width, height)),
         principal_point=np.asarray(default_principal_point(width, height), dtype=np.float64),
         img_shape=(height, width), ori_shape=(height, width))
