@@ -17,8 +17,8 @@ import torch
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / 'configs' / 'quickstart' / 'mroi_synthetic.py'
-TRANSFORM_STAGES = ['dataset.get_data_info', 'LoadImage', 'RandomFlipHMR', 'RandomScaleRotation',
-                    'RandomColorScale', 'MultiRoICrop', 'PackHMRInputs']
+TRANSFORM_STAGES = ['dataset.get_data_info', 'LoadImage', 'GetBBoxCenterScale', 'RandomFlipHMR',
+                    'RandomScaleRotation', 'RandomColorScale', 'MultiRoICrop', 'PackHMRInputs']
 TINY_WIDTHS = (8, 16, 32, 64)
 TINY_CHANNELS = TINY_WIDTHS[-1]
 

@@ -76,7 +76,7 @@ def models(tmp_path_factory) -> dict:
         checkpoint = root / f'{name}.pth'
         torch.save({'state_dict': state, 'meta': {}}, checkpoint)
         model.load_state_dict(state)
-        crop = cfg.test_dataloader.dataset.pipeline[1]
+        crop = next(t for t in cfg.test_dataloader.dataset.pipeline if t.type == 'MultiRoICrop')
         out[name] = dict(config=str(config), checkpoint=str(checkpoint), model=model.eval(),
                          num_rois=crop.num_rois, crop_size=tuple(crop.crop_size))
     out['root'] = root

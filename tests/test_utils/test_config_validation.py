@@ -46,8 +46,8 @@ def test_the_tiny_test_config_validates(tmp_path):
     ('model.loss_contrastive.temprature', 0.1,
      "model.loss_contrastive.temprature: MultiRoIContrastiveLoss has no argument 'temprature' "
      "- did you mean 'temperature'?"),
-    ('train_dataloader.dataset.pipeline.1.probability', 0.5,
-     "train_dataloader.dataset.pipeline[1].probability: RandomFlipHMR has no argument "
+    ('train_dataloader.dataset.pipeline.2.probability', 0.5,
+     "train_dataloader.dataset.pipeline[2].probability: RandomFlipHMR has no argument "
      "'probability' - did you mean 'prob'?"),
     ('val_evaluator.0.joint_regresor', 'x.npy',
      "val_evaluator[0].joint_regresor: HMRMetric has no argument 'joint_regresor' - did you "
@@ -69,8 +69,8 @@ def test_the_tiny_test_config_validates(tmp_path):
      "train_dataloader.batch_size: DataLoader expects int | None, got str '4'"),
     ('model.head.hidden_channels', 64.5,
      'model.head.hidden_channels: MultiRoIHead expects int, got float 64.5'),
-    ('train_dataloader.dataset.pipeline.4.crop_size', 64,
-     'train_dataloader.dataset.pipeline[4].crop_size: MultiRoICrop expects Tuple[int, int], '
+    ('train_dataloader.dataset.pipeline.5.crop_size', 64,
+     'train_dataloader.dataset.pipeline[5].crop_size: MultiRoICrop expects Tuple[int, int], '
      'got int 64'),
     # Components taking **kwargs, followed to the callable that receives them.
     ('default_hooks.checkpoint.intervall', 1,
