@@ -200,9 +200,9 @@ def add_camera_baselines(cfg: Config) -> None:
     scale_param = (head.get('camera_decoder') or {}).get('scale_param',
                                                          head.get('scale_param', 'linear'))
     camera = (model.get('test_cfg') or {}).get('camera', 'roi0')
-    train_set = cfg.train_dataloader.dataset
-    box = {key: train_set[key] for key in ('crop_aspect', 'bbox_scale_factor')
-           if key in train_set}
+    # The crop box (padding, crop size) is the training pipeline's: GetBBoxCenterScale and the
+    # crop step (docs/CONVENTIONS.md#the-crop-box).
+    box = dict(pipeline=cfg.train_dataloader.dataset.pipeline)
     for key in ('val_evaluator', 'test_evaluator'):
         evaluators = cfg.get(key)
         if not isinstance(evaluators, (list, tuple)):

@@ -14,7 +14,7 @@ from .affine import (
     get_rotation_affine,
     invert_affine,
 )
-from .bbox import DEFAULT_BBOX_PADDING, bbox_xyxy_to_center_wh, roi_size
+from .bbox import DEFAULT_BBOX_PADDING, bbox_xyxy_to_center_wh, bbox_xyxy_to_roi, roi_size
 from .camera import (
     BBOX_INFO_CHANNELS,
     BBOX_INFO_MODES,
@@ -28,7 +28,6 @@ from .camera import (
     MIN_PERSON_BBOX_SCALE,
     ROI_LAYOUT_CHANNELS,
     backproject_pixel,
-    bbox_xyxy_to_roi,
     cam_crop_to_full,
     cam_full_to_crop,
     carry_crop_camera,
@@ -62,6 +61,7 @@ __all__ = [
     # bbox
     "DEFAULT_BBOX_PADDING",
     "bbox_xyxy_to_center_wh",
+    "bbox_xyxy_to_roi",
     "roi_size",
     # camera
     "CLIFF_BBOX_INFO_CENTER_SCALE",
@@ -69,7 +69,6 @@ __all__ = [
     "CLIFF_BBOX_INFO_SIZE_STD",
     "BBOX_INFO_MODES",
     "BBOX_INFO_CHANNELS",
-    "bbox_xyxy_to_roi",
     "MIN_FINITE_BBOX_SCALE",
     "MIN_PERSON_BBOX_SCALE",
     "MIN_DEPTH",

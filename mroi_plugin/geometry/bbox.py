@@ -12,13 +12,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ['DEFAULT_BBOX_PADDING', 'bbox_xyxy_to_center_wh', 'roi_size']
+__all__ = ['DEFAULT_BBOX_PADDING', 'bbox_xyxy_to_center_wh', 'roi_size', 'bbox_xyxy_to_roi']
 
 #: CLIFF/SPIN enlarge the person box by this factor before cropping (the one default).
 DEFAULT_BBOX_PADDING = 1.2
 
-# Boxes in and centres/sizes out are of one kind, computed without conversion (and with the
-# same operations in the same order as ``bbox_xyxy_to_roi``, so the numbers are bit-identical).
+# Boxes in and centres/sizes out are of one kind, computed without conversion.
 BoxArray = TypeVar('BoxArray', Tensor, np.ndarray)
 
 
@@ -55,3 +54,22 @@ def roi_size(wh: BoxArray, crop_aspect: float, padding: float) -> BoxArray:
     """
     lib = torch if isinstance(wh, Tensor) else np
     return lib.maximum(wh[..., 1], wh[..., 0] / crop_aspect) * padding
+
+
+def bbox_xyxy_to_roi(bboxes: BoxArray, crop_aspect: float,
+                     padding: float) -> Tuple[BoxArray, BoxArray]:
+    """RoI centre and size (height) of person boxes: both steps at once.
+
+    :func:`bbox_xyxy_to_center_wh` then :func:`roi_size`, for callers that hold a box and
+    the crop's facts together (tests, the box-fitted camera's checks, offline tools).
+
+    Args:
+        bboxes (Tensor | ndarray): ``(.., >=4)`` ``x1, y1, x2, y2`` pixels.
+        crop_aspect (float): ``crop_w / crop_h``.
+        padding (float): Enlargement of the box.
+
+    Returns:
+        tuple: ``centers`` ``(.., 2)`` and ``sizes`` ``(..)`` pixels, same kind as the input.
+    """
+    centers, wh = bbox_xyxy_to_center_wh(bboxes)
+    return centers, roi_size(wh, crop_aspect, padding)

@@ -7,13 +7,14 @@ crop coordinates ``s * (X_xy + (tx, ty))`` where normalised means ``(u - c) / (b
 The formulas are those of CLIFF (Li et al., ECCV'22), derived in
 docs/method.md#crop-and-full-cameras.
 """
-from typing import Any, Optional, Tuple, TypeVar
+from typing import Any, Optional, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from ._array import array_function, cat_broadcast, check_last_dim
+from .bbox import roi_size
 
 __all__ = [
     'CLIFF_BBOX_INFO_CENTER_SCALE', 'CLIFF_BBOX_INFO_SIZE_MEAN', 'CLIFF_BBOX_INFO_SIZE_STD',
@@ -21,7 +22,7 @@ __all__ = [
     'MIN_DEPTH', 'DEFAULT_CROP_CAMERA', 'estimate_focal_length', 'default_principal_point',
     'default_intrinsics', 'backproject_pixel', 'compute_bbox_info', 'cam_crop_to_full',
     'cam_full_to_crop', 'perspective_projection', 'weak_perspective_projection',
-    'image_to_normalized_crop', 'normalized_crop_to_image', 'bbox_xyxy_to_roi',
+    'image_to_normalized_crop', 'normalized_crop_to_image',
     'CROP_SCALE_PARAMS', 'decode_crop_camera',
     'encode_crop_camera', 'transfer_crop_camera', 'relative_roi_layout', 'carry_crop_camera',
     'fuse_full_cameras', 'ROI_LAYOUT_CHANNELS', 'fit_translation_to_box'
@@ -380,34 +381,6 @@ def _with_extra_channels(uv: Tensor, points: Tensor) -> Tensor:
     return cat_broadcast([uv, points[..., 2:]])
 
 
-
-# Boxes in and RoIs out are of one kind, computed without conversion.
-BoxArray = TypeVar('BoxArray', Tensor, np.ndarray)
-
-
-def bbox_xyxy_to_roi(bboxes: BoxArray, crop_aspect: float,
-                     scale_factor: float) -> Tuple[BoxArray, BoxArray]:
-    """RoI centre and size (height) of person boxes, as CLIFF/SPIN crop them.
-
-    ``size = max(h, w / crop_aspect) * scale_factor``: the height of the smallest box of the
-    crop's aspect ratio that holds the box, enlarged by ``scale_factor``.
-
-    Args:
-        bboxes (Tensor | ndarray): ``(.., >=4)`` ``x1, y1, x2, y2`` pixels (extra columns such
-            as a score are ignored).
-        crop_aspect (float): ``crop_w / crop_h`` (192 / 256 for CLIFF's crops).
-        scale_factor (float): Enlargement of the box (SPIN/CLIFF: 1.2).
-
-    Returns:
-        tuple: ``centers`` ``(.., 2)`` and ``sizes`` ``(..)`` pixels, same kind as the input.
-    """
-    boxes = bboxes[..., :4]
-    centers = (boxes[..., :2] + boxes[..., 2:]) / 2
-    widths, heights = boxes[..., 2] - boxes[..., 0], boxes[..., 3] - boxes[..., 1]
-    lib = torch if isinstance(boxes, Tensor) else np
-    return centers, lib.maximum(heights, widths / crop_aspect) * scale_factor
-
-
 def _check_scale_param(scale_param: str, func: str) -> None:
     if scale_param not in CROP_SCALE_PARAMS:
         raise ValueError(f'{func}: scale_param must be one of {CROP_SCALE_PARAMS}, got '
@@ -655,18 +628,17 @@ def fit_translation_to_box(points: Tensor,
                          f'({padding}) must be positive.')
     focal = torch.as_tensor(focal_length).expand(points.shape[:-2])
 
-    def enlarged_size(low: Tensor, high: Tensor) -> Tensor:
-        extent = high - low
-        return torch.maximum(extent[..., 1], extent[..., 0] / crop_aspect).clamp_min(eps)
+    def padded_size(low: Tensor, high: Tensor) -> Tensor:
+        return roi_size(high - low, crop_aspect, padding).clamp_min(eps)
 
     low, high = points[..., :2].amin(dim=-2), points[..., :2].amax(dim=-2)
-    scale = (2 / padding) / enlarged_size(low, high)
+    scale = 2 / padded_size(low, high)
     cam_crop = torch.cat([scale.unsqueeze(-1), -(low + high) / 2], dim=-1)
     translation = cam_crop_to_full(cam_crop, center, size, focal, principal_point)
     for _ in range(num_iters):
         pixels = perspective_projection(points, translation, focal, principal_point, eps=eps)
         low, high = pixels.amin(dim=-2), pixels.amax(dim=-2)
-        depth = translation[..., 2] * padding * enlarged_size(low, high) / size
+        depth = translation[..., 2] * padded_size(low, high) / size
         shift = (center - (low + high) / 2) * (depth / focal).unsqueeze(-1)
         translation = torch.cat([translation[..., :2] + shift, depth.unsqueeze(-1)], dim=-1)
     return translation

@@ -3,8 +3,12 @@ import pytest
 import torch
 from mmengine.runner import Runner
 
-from mroi_plugin.geometry import (bbox_xyxy_to_roi, cam_crop_to_full, fuse_full_cameras,
-                                  perspective_projection)
+from mroi_plugin.geometry import (
+    bbox_xyxy_to_roi,
+    cam_crop_to_full,
+    fuse_full_cameras,
+    perspective_projection,
+)
 from mroi_plugin.utils import register_all_modules
 
 from .conftest import tiny_config

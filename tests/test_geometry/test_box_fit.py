@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from mroi_plugin.geometry import (bbox_xyxy_to_roi, cam_crop_to_full, fit_translation_to_box,
-                                  perspective_projection)
+from mroi_plugin.geometry import (
+    bbox_xyxy_to_roi,
+    cam_crop_to_full,
+    fit_translation_to_box,
+    perspective_projection,
+)
 
 ASPECT, PADDING = 0.75, 1.2
 

@@ -271,7 +271,7 @@ def test_bbox_xyxy_to_roi_by_hand():
     from mroi_plugin.geometry import bbox_xyxy_to_roi
     # A 60 x 200 box: its height wins; a 300 x 100 box: width / aspect wins.
     boxes = np.array([[10.0, 20.0, 70.0, 220.0, 0.9], [0.0, 0.0, 300.0, 100.0, 1.0]])
-    centers, sizes = bbox_xyxy_to_roi(boxes, crop_aspect=0.75, scale_factor=1.2)
+    centers, sizes = bbox_xyxy_to_roi(boxes, crop_aspect=0.75, padding=1.2)
     np.testing.assert_allclose(centers, [[40.0, 120.0], [150.0, 50.0]])
     np.testing.assert_allclose(sizes, [200 * 1.2, 300 / 0.75 * 1.2])
     t_centers, t_sizes = bbox_xyxy_to_roi(torch.from_numpy(boxes), 0.75, 1.2)

@@ -80,6 +80,8 @@ def _subtree(key: str) -> str:
 
 NUM_ROIS = (r'num_rois', r'.*pipeline\[\d+\]\.num_rois')
 PAIR_LOSSES = (_subtree('model.loss_camera_consistency'), _subtree('model.loss_contrastive'))
+FEATURE_ROIS = (r'context_size.*', _subtree('model.roi_sampler'),
+                r'.*pipeline\[\d+\]\.(type|context_size.*)')
 # What each row of the benchmark may change in the full model's built config (and must).
 BENCHMARK_CHANGES = {
     'mroi': (),
@@ -89,9 +91,11 @@ BENCHMARK_CHANGES = {
     'camera_released': (r'model\.head\.camera_decoder\.(init_mode|layout_input)', ),
     'fusion_unbounded': (r'model\.neck\.logit_activation', ),
     'lcam_bs': (r'model\.loss_camera_consistency\.(depth_term|axis_weights.*)', ),
-    # Feature-level RoIs: the crop steps become context crops, the model samples RoI maps.
-    'mroi_feature': (r'context_size.*', _subtree('model.roi_sampler'),
-                     r'.*pipeline\[\d+\]\.(type|context_size.*)'),
+    # Feature-level RoIs: the crop steps become context crops, the model samples RoI maps;
+    # the same at higher context resolutions (the speed/accuracy curve).
+    'mroi_feature': FEATURE_ROIS,
+    'mroi_feature_128': FEATURE_ROIS,
+    'mroi_feature_144': FEATURE_ROIS,
     'rois_1': NUM_ROIS + PAIR_LOSSES,
     'rois_2': NUM_ROIS,
     'rois_3': NUM_ROIS,
@@ -324,6 +328,9 @@ def test_base_config_adds_the_constant_camera_baselines(base):
         assert metric.body_model_dir == mean_pose.body_model_dir
         assert metric.scale_param == base.model.head.camera_decoder.scale_param
         assert metric.camera == base.model.test_cfg.camera
+        # the crop box the training data were cut with (GetBBoxCenterScale, then the crop)
+        assert metric.pipeline == base.train_dataloader.dataset.pipeline
+        assert 'crop_aspect' not in metric and 'bbox_scale_factor' not in metric
     assert [e.type for e in base.test_evaluator] == [e.type for e in base.val_evaluator]
     again = Config(base.to_dict())
     ablation.add_camera_baselines(again)

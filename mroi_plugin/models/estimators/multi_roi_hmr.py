@@ -1,5 +1,5 @@
 """Multi-RoI HMR and CLIFF: one estimator, N = 1 RoI is CLIFF."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModel
@@ -123,7 +123,7 @@ class MultiRoIHMR(BaseModel):
             contrastive=loss_contrastive)
         for name, cfg in losses.items():
             setattr(self, f'loss_{name}', MODELS.build(cfg) if cfg is not None else None)
-        self.test_cfg = dict(camera='roi0', extra_cameras=())
+        self.test_cfg: Dict[str, Any] = dict(camera='roi0', extra_cameras=())
         self.test_cfg.update(test_cfg or {})
         self.test_cfg['extra_cameras'] = tuple(self.test_cfg['extra_cameras'])
         for camera in (self.test_cfg['camera'], ) + self.test_cfg['extra_cameras']:
