@@ -17,7 +17,7 @@ from mroi_plugin.registry import DATASETS
 from .human_data import BadSampleError, HumanDataError, HumanDataFile
 from .root_joint import compute_root_joints
 from .sample_seed import SampleIndex, seeded_random_state
-from .transforms.get_bbox_center_scale import removed_box_args_error
+from .transforms.get_bbox_center_scale import check_removed_box_args
 
 __all__ = ['HumanDataDataset']
 
@@ -174,15 +174,9 @@ class HumanDataDataset(BaseDataset):
         if on_bad_sample not in ON_BAD_SAMPLE_POLICIES:
             raise ValueError(f'HumanDataDataset: on_bad_sample must be one of '
                              f'{ON_BAD_SAMPLE_POLICIES}, got {on_bad_sample!r}.')
-        # An error, not a warning: with the old arguments the pipeline has no
-        # GetBBoxCenterScale and the crop could not be made anyway.
-        given = [name for name, value in (('crop_aspect', crop_aspect),
-                                          ('bbox_scale_factor', bbox_scale_factor))
-                 if value is not None]
-        if given:
-            raise removed_box_args_error(
-                type(self).__name__, given,
-                "add dict(type='GetBBoxCenterScale') to its pipeline if it is not there.")
+        check_removed_box_args(
+            type(self).__name__, "add dict(type='GetBBoxCenterScale') to its pipeline if it is "
+            'not there.', crop_aspect, bbox_scale_factor)
         self.num_keypoints = get_keypoint_num(keypoint_convention)  # fails on unknown names
         self.keypoint_convention = keypoint_convention
         self.approximate_keypoints = approximate_keypoints

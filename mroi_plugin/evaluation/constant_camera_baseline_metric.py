@@ -6,8 +6,8 @@ from torch import Tensor
 
 from mroi_plugin.datasets.mean_params import training_crop_cameras
 from mroi_plugin.datasets.transforms.get_bbox_center_scale import (
+    check_removed_box_args,
     pipeline_crop_box,
-    removed_box_args_error,
 )
 from mroi_plugin.geometry import (
     CROP_SCALE_PARAMS,
@@ -104,13 +104,9 @@ class ConstantCameraBaselineMetric(HMRMetric):
                  crop_aspect: Optional[float] = None,
                  bbox_scale_factor: Optional[float] = None,
                  **kwargs: Any) -> None:
-        given = [name for name, value in (('crop_aspect', crop_aspect),
-                                          ('bbox_scale_factor', bbox_scale_factor))
-                 if value is not None]
-        if given:
-            raise removed_box_args_error(
-                type(self).__name__, given,
-                'pass the training pipeline instead (pipeline=train_pipeline).')
+        check_removed_box_args(type(self).__name__,
+                               'pass the training pipeline instead (pipeline=train_pipeline).',
+                               crop_aspect, bbox_scale_factor)
         if kwargs.get('prefix') is None:
             kwargs['prefix'] = 'roi_constant_camera' if per_roi else 'constant_camera'
         super().__init__(**kwargs)

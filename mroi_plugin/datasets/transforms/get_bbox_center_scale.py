@@ -1,6 +1,6 @@
 """``GetBBoxCenterScale``: a person box -> centre, size and padding (the crop fixes the aspect)."""
 import math
-from typing import Any, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -8,7 +8,7 @@ from mmcv.transforms import BaseTransform
 from mroi_plugin.geometry import DEFAULT_BBOX_PADDING, DEFAULT_CROP_SIZE, bbox_xyxy_to_center_wh
 from mroi_plugin.registry import TRANSFORMS
 
-__all__ = ['GetBBoxCenterScale', 'pipeline_crop_box', 'CROP_TRANSFORMS', 'removed_box_args_error']
+__all__ = ['GetBBoxCenterScale', 'pipeline_crop_box', 'CROP_TRANSFORMS', 'check_removed_box_args']
 
 #: Pipeline steps that cut the RoIs and therefore own the crop size (and so the aspect).
 CROP_TRANSFORMS = ('MultiRoICrop', 'MultiRoIContextCrop')
@@ -130,20 +130,28 @@ def pipeline_crop_box(pipeline: Sequence[Union[dict, Any]]) -> Tuple[float, Tupl
     return float(padding), (int(crop_h), int(crop_w))
 
 
-def removed_box_args_error(owner: str, given: Sequence[str], fix: str) -> ValueError:
+def check_removed_box_args(owner: str, fix: str, crop_aspect: Optional[float] = None,
+                           bbox_scale_factor: Optional[float] = None) -> None:
     """The one error for configs that still give ``crop_aspect`` / ``bbox_scale_factor``.
+
+    An error, not a warning: a config that still sets them has no GetBBoxCenterScale (or no
+    pipeline to read the box from), so its crop could not be made anyway.
 
     Args:
         owner (str): Who was given them (e.g. ``'HumanDataDataset'``).
-        given (Sequence[str]): The removed arguments that were passed.
         fix (str): Where the values go now, for this owner.
+        crop_aspect, bbox_scale_factor (float, optional): The removed arguments as passed.
 
-    Returns:
-        ValueError: To raise.
+    Raises:
+        ValueError: one of them was given.
     """
-    return ValueError(
-        f'{owner}: {" and ".join(given)} are no longer arguments of {owner} (the crop box '
-        f'has one owner, the pipeline; CHANGELOG.md, Unreleased). Remove them from its config; '
-        f"{fix} The padding is set by dict(type='{_STEP}', padding=...) right after "
-        "dict(type='LoadImage') (default 1.2), the aspect ratio by the crop step's crop_size "
-        '(MultiRoICrop / MultiRoIContextCrop).')
+    given = [name for name, value in (('crop_aspect', crop_aspect),
+                                      ('bbox_scale_factor', bbox_scale_factor))
+             if value is not None]
+    if given:
+        raise ValueError(
+            f'{owner}: {" and ".join(given)} are no longer arguments of {owner} (the crop box '
+            f'has one owner, the pipeline; CHANGELOG.md, Unreleased). Remove them from its '
+            f"config; {fix} The padding is set by dict(type='{_STEP}', padding=...) right after "
+            "dict(type='LoadImage') (default 1.2), the aspect ratio by the crop step's "
+            'crop_size (MultiRoICrop / MultiRoIContextCrop).')
