@@ -417,18 +417,22 @@ def format_table(results: Dict[str, Dict[str, Any]]) -> str:
         results (dict): variant -> ``metrics`` and ``minutes`` (one run), or a
             :func:`summarize` entry (several seeds: cells show mean ± half-range).
     """
-    header = '| variant | RoIs | ' + ' | '.join(METRIC_TITLES) + ' | train min |'
-    lines = [header, '|' + '---|' * (len(METRIC_TITLES) + 3)]
+    def seeds(result: Dict[str, Any]) -> str:
+        # Tables joined from records of several sessions may hold rows of different seeds.
+        return ', '.join(str(s) for s in result.get('seeds', ())) or '-'
+
+    header = '| variant | RoIs | seeds | ' + ' | '.join(METRIC_TITLES) + ' | train min |'
+    lines = [header, '|' + '---|' * (len(METRIC_TITLES) + 4)]
     for name, result in results.items():
         label, num_rois, _ = VARIANTS[name]
         values = ' | '.join(_cell(result, f'hmr/{m}') for m in METRICS)
         minutes = '-' if result['minutes'] is None else f'{result["minutes"]:.1f}'
-        lines.append(f'| {label} | {num_rois} | {values} | {minutes} |')
+        lines.append(f'| {label} | {num_rois} | {seeds(result)} | {values} | {minutes} |')
     for prefix, label in BASELINES.items():
         reference = _reference(results, prefix)
         if reference is not None:
             values = ' | '.join(_cell(reference, f'{prefix}/{m}') for m in METRICS)
-            lines.append(f'| {label} | - | {values} | - |')
+            lines.append(f'| {label} | - | {seeds(reference)} | {values} | - |')
     return '\n'.join(lines)
 
 

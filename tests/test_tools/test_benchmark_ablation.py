@@ -250,12 +250,12 @@ def test_table_and_plot(tmp_path):
                'mroi': result(80.0, 350.0)}
     table = ablation.format_table(results)
     lines = table.splitlines()
-    assert lines[2] == '| CLIFF (1 RoI) | 1 | 140.0 | 90.0 | 150.0 | 400.0 | 300.0 | 1.5 |'
+    assert lines[2] == '| CLIFF (1 RoI) | 1 | - | 140.0 | 90.0 | 150.0 | 400.0 | 300.0 | 1.5 |'
     assert lines[-3:] == [
-        '| mean pose of the training set (floor) | - | 300.0 | 110.0 | 280.0 | - | - | - |',
+        '| mean pose of the training set (floor) | - | - | 300.0 | 110.0 | 280.0 | - | - | - |',
         # The constant cameras keep the model's body: the full model's row is printed.
-        '| constant camera: training-set mean (RoI 0) | - | - | - | - | 438.0 | - | - |',
-        '| constant camera: per-RoI training-set means, fused | - | - | - | - | 410.0 | - '
+        '| constant camera: training-set mean (RoI 0) | - | - | - | - | - | 438.0 | - | - |',
+        '| constant camera: per-RoI training-set means, fused | - | - | - | - | - | 410.0 | - '
         '| - |']
     log_lines = ablation.format_log_scale_table(results).splitlines()
     assert log_lines[0] == '| variant | RoI 0 | RoI 1 |'
@@ -282,10 +282,10 @@ def test_several_seeds_give_mean_and_half_range():
     assert summary['mroi']['spread']['hmr/transl_error'] == 10.0
     assert summary['mroi']['minutes'] == 2.5
     lines = ablation.format_table(summary).splitlines()
-    assert lines[3] == ('| Multi-RoI, full (5 RoIs) | 5 | 132.0 ± 2.0 | 82.0 ± 2.0 | '
+    assert lines[3] == ('| Multi-RoI, full (5 RoIs) | 5 | 0, 1 | 132.0 ± 2.0 | 82.0 ± 2.0 | '
                         '142.0 ± 2.0 | 340.0 ± 10.0 | 240.0 ± 10.0 | 2.5 |')
     # Constant camera of the full model's runs: 430 + 80 / 10 and 430 + 84 / 10.
-    assert lines[-2] == ('| constant camera: training-set mean (RoI 0) | - | - | - | - '
+    assert lines[-2] == ('| constant camera: training-set mean (RoI 0) | - | 0, 1 | - | - | - '
                          '| 438.2 ± 0.2 | - | - |')
 
 
@@ -360,7 +360,7 @@ def test_main_writes_tables_and_json_records(tmp_path, monkeypatch, capsys):
     records = json.loads(out_json.read_text())
     assert records == ablation.make_records(_runs())
     out = capsys.readouterr().out
-    assert 'seeds 0, 1' in out and '| CLIFF (1 RoI) | 1 | 142.0 ± 2.0 |' in out
+    assert 'seeds 0, 1' in out and '| CLIFF (1 RoI) | 1 | 0, 1 | 142.0 ± 2.0 |' in out
     assert '| variant | RoI 0 | RoI 1 |' in out
     saved = json.loads((tmp_path / 'abl' / 'ablation.json').read_text())
     assert saved['records'] == records
@@ -386,8 +386,8 @@ def test_end_to_end_two_variants(tmp_path, monkeypatch, capsys):
         assert 0 < run['metrics']['constant_camera/transl_error'] < 5000
     assert (runs[0]['metrics']['roi_constant_camera/transl_error']
             == runs[0]['metrics']['constant_camera/transl_error'])  # test_cfg.camera = roi0
-    assert '| CLIFF (1 RoI) | 1 |' in out and '| w/o contrastive loss | 5 |' in out
-    assert '| constant camera: training-set mean (RoI 0) | - | - | - | - |' in out
+    assert '| CLIFF (1 RoI) | 1 | 0 |' in out and '| w/o contrastive loss | 5 | 0 |' in out
+    assert '| constant camera: training-set mean (RoI 0) | - | 0 | - | - | - |' in out
     assert (tmp_path / 'abl' / 'ablation.md').read_text().startswith('| variant |')
     records = json.loads((tmp_path / 'records.json').read_text())
     assert [r['variant'] for r in records] == ['cliff', 'wo_lcon', 'mean_pose',
@@ -437,7 +437,7 @@ def test_from_json_joins_runs_made_at_different_times(tmp_path, capsys):
     assert sorted(json.loads(out_json.read_text()), key=lambda r: (r['seed'], r['variant'])) \
         == sorted(records, key=lambda r: (r['seed'], r['variant']))
     out = capsys.readouterr().out
-    assert 'seeds 0, 1' in out and '| CLIFF (1 RoI) | 1 | 142.0 ± 2.0 |' in out
+    assert 'seeds 0, 1' in out and '| CLIFF (1 RoI) | 1 | 0, 1 | 142.0 ± 2.0 |' in out
 
 
 def test_from_json_baselines_come_from_the_full_models_file(tmp_path):
