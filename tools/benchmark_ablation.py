@@ -559,7 +559,9 @@ def runs_from_records(records: Sequence[Dict[str, Any]]) -> list:
 def plot_rois(results: Dict[str, Dict[str, Any]], path: str) -> Optional[str]:
     """Errors against the number of RoIs (Multi-RoI N = 1..5; CLIFF marked at N = 1).
 
-    ``results`` as for :func:`format_table` (means over seeds).
+    ``results`` as for :func:`format_table` (means over seeds; with several seeds the error
+    bars are the half-ranges). The translation panel has the models' own cameras, their
+    box-fitted cameras where measured, and the constant camera as a floor to beat.
     """
     by_rois = {VARIANTS[n][1]: r for n, r in results.items() if n.startswith('rois_')}
     if 'mroi' in results:
@@ -570,18 +572,34 @@ def plot_rois(results: Dict[str, Dict[str, Any]], path: str) -> Optional[str]:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     counts = sorted(by_rois)
+
+    def series(key: str) -> tuple:
+        shown = [n for n in counts if key in by_rois[n]['metrics']]
+        return (shown, [by_rois[n]['metrics'][key] for n in shown],
+                [by_rois[n].get('spread', {}).get(key, 0.0) for n in shown])
+
+    def cliff_point(ax: Any, key: str, color: str, label: str) -> None:
+        if 'cliff' in results and key in results['cliff']['metrics']:
+            ax.errorbar([1], [results['cliff']['metrics'][key]],
+                        [results['cliff'].get('spread', {}).get(key, 0.0)], fmt='s',
+                        color=color, mfc='none', ms=9, capsize=3, label=label)
+
     fig, (ax_pose, ax_transl) = plt.subplots(1, 2, figsize=(10, 4))
     for metric, title in zip(METRICS[:3], METRIC_TITLES[:3]):
-        line, = ax_pose.plot(counts, [by_rois[n]['metrics'][f'hmr/{metric}'] for n in counts],
-                             'o-', label=f'Multi-RoI {title}')
-        if 'cliff' in results:
-            ax_pose.plot([1], [results['cliff']['metrics'][f'hmr/{metric}']], 's',
-                         color=line.get_color(), mfc='none', ms=9, label=f'CLIFF {title}')
-    ax_transl.plot(counts, [by_rois[n]['metrics']['hmr/transl_error'] for n in counts], 'o-',
-                   color='tab:red', label='Multi-RoI')
-    if 'cliff' in results:
-        ax_transl.plot([1], [results['cliff']['metrics']['hmr/transl_error']], 's',
-                       color='tab:red', mfc='none', ms=9, label='CLIFF')
+        line = ax_pose.errorbar(*series(f'hmr/{metric}'), fmt='o-', capsize=3,
+                                label=f'Multi-RoI {title}')
+        cliff_point(ax_pose, f'hmr/{metric}', line.lines[0].get_color(), f'CLIFF {title}')
+    for key, color, label in (('hmr/transl_error', 'tab:red', 'own camera'),
+                              ('hmr/transl_error_fit', 'tab:purple', 'box-fitted camera')):
+        shown, values, spread = series(key)
+        if shown:
+            ax_transl.errorbar(shown, values, spread, fmt='o-', capsize=3, color=color,
+                               label=f'Multi-RoI, {label}')
+            cliff_point(ax_transl, key, color, f'CLIFF, {label}')
+    constant = _reference(results, 'constant_camera')
+    if constant is not None:
+        ax_transl.axhline(constant['metrics']['constant_camera/transl_error'], color='grey',
+                          ls='--', label='constant camera (training-set mean)')
     ax_pose.set(xlabel='RoIs per person', ylabel='error (mm)', title='Mesh and joint errors',
                 xticks=counts)
     ax_transl.set(xlabel='RoIs per person', ylabel='error (mm)',
