@@ -30,9 +30,10 @@ class SPINNpzDataset(HumanDataDataset):
       square ``crop_size`` gives SPIN's square crop of side ``200 * scale``.
       No ``bbox_xyxy``: the pipeline's ``GetBBoxCenterScale`` leaves this
       file-defined crop as it is.
-    - ``bbox_padding`` = ``bbox_scale_factor``: the enlargement applied here on
-      top of the file's crop (the file does not say how its own was made from
-      the person box).
+    - No ``bbox_padding``: the file does not say how its crop was made from the
+      person's box (SPIN pads keypoint boxes, square), so the box-fitted test
+      camera (``test_cfg`` camera ``'fit'``), which needs that enlargement,
+      refuses these samples with a clear error instead of fitting a wrong box.
     - ``keypoints2d`` come from ``openpose`` + ``part`` (convention
       ``'smpl_49'``), ``keypoints3d`` from ``S`` as the 17 H36M joints
       (``'h36m_17'``), both converted by name to ``keypoint_convention``. For
@@ -65,7 +66,7 @@ class SPINNpzDataset(HumanDataDataset):
         return SPINNpzFile(self.ann_file)
 
     def _bbox(self, index: int) -> Dict[str, Any]:
-        """The file's crop: ``bbox_center``, ``bbox_size`` and ``bbox_padding``."""
+        """The file's crop: ``bbox_center`` and ``bbox_size``."""
         hd = self._opened
         center = np.asarray(hd.get('center', index), np.float64)
         scale = float(hd.get('scale', index))
@@ -76,5 +77,4 @@ class SPINNpzDataset(HumanDataDataset):
                 f'degenerate crop center={center.tolist()}, scale={scale} ({size:g} px); a crop '
                 f'needs a finite centre and 200 * scale > {MIN_BBOX_SIDE_PX} px. Fix or drop '
                 "the row, or set on_bad_sample='skip'.")
-        return dict(bbox_center=center.astype(np.float32), bbox_size=float(size),
-                    bbox_padding=self.bbox_scale_factor)
+        return dict(bbox_center=center.astype(np.float32), bbox_size=float(size))

@@ -87,6 +87,8 @@ def test_crop_and_targets_are_the_files(data):
         info = dataset.get_data_info(i)
         np.testing.assert_allclose(info['bbox_center'], arrays['center'][i], atol=1e-5)
         assert info['bbox_size'] == pytest.approx(200 * arrays['scale'][i])
+        # the file does not say how its crop was padded: the box-fitted camera must refuse
+        assert 'bbox_padding' not in info
         assert info['img_path'].endswith('pw3d/' + arrays['imgname'][i])
         # SPIN slot 0 is the right ankle, slot 9 the left shoulder; slot 2 (the LSP hip)
         # has no exact SMPL joint, so no smpl_24 joint takes its value.

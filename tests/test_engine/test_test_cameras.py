@@ -72,6 +72,13 @@ def test_fit_without_the_box_facts_gets_one_actionable_error(tiny_data, tmp_path
         del sample.bbox_padding
     with pytest.raises(ValueError, match="camera 'fit' needs 'bbox_padding' and 'crop_size'"):
         runner.model.eval().test_step(batch)
+    # As an extra camera (a report beside the main one) it is left out of such samples.
+    runner.model.test_cfg.update(camera='roi0', extra_cameras=('fit', ))
+    batch['data_samples'][0].set_metainfo({'bbox_padding': 1.2})
+    with torch.no_grad():
+        out = runner.model.eval().test_step(batch)
+    assert 'pred_cam_full_fit' in out[0]
+    assert all('pred_cam_full_fit' not in s and 'pred_cam_full' in s for s in out[1:])
 
 
 def test_unknown_test_camera_is_refused(tiny_data, tmp_path):

@@ -77,7 +77,8 @@ class MultiRoIHMR(BaseModel):
             needs ``bbox_padding`` and ``crop_size`` in each sample's metainfo).
             ``extra_cameras`` (tuple of those names, default none) adds
             ``pred_cam_full_<name>`` too, so one evaluation compares cameras
-            (``HMRMetric`` reports ``transl_error_<name>``).
+            (``HMRMetric`` reports ``transl_error_<name>``); an extra ``'fit'`` is
+            left out of samples without the box facts (file-defined crops).
         data_preprocessor (dict, optional): Defaults to ``HMRDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
     """
@@ -336,11 +337,12 @@ class MultiRoIHMR(BaseModel):
         full-image camera translation and ``pred_cam_crop`` (N, 3).
         """
         preds, batch = self._predict_raw(inputs, data_samples)
+        main = self.test_cfg['camera']
         cameras = {
-            name: self._test_camera(name, preds, batch, data_samples)
-            for name in dict.fromkeys((self.test_cfg['camera'], ) + self.test_cfg['extra_cameras'])
+            name: self._test_camera(name, preds, batch, data_samples, required=name == main)
+            for name in dict.fromkeys((main, ) + self.test_cfg['extra_cameras'])
         }
-        cam_full = cameras[self.test_cfg['camera']]
+        cam_full = cameras[main]
         pose = rotmat_to_axis_angle(preds['pred_rotmat'])
         for index, sample in enumerate(data_samples):
             sample.set_data(
@@ -354,14 +356,19 @@ class MultiRoIHMR(BaseModel):
                     pred_cam_crop=preds['pred_cam_crop'][index]))
             sample.set_data({
                 f'pred_cam_full_{name}': cameras[name][index]
-                for name in self.test_cfg['extra_cameras']
+                for name in self.test_cfg['extra_cameras'] if cameras[name][index].isfinite().all()
             })
         return list(data_samples)
 
     @staticmethod
-    def _test_camera(name: str, preds: dict, batch: dict,
-                     data_samples: Sequence[BaseDataElement]) -> Tensor:
-        """One full-image translation per person, ``(B, 3)`` metres, by ``test_cfg`` name."""
+    def _test_camera(name: str, preds: dict, batch: dict, data_samples: Sequence[BaseDataElement],
+                     required: bool = True) -> Tensor:
+        """One full-image translation per person, ``(B, 3)`` metres, by ``test_cfg`` name.
+
+        A person whose sample cannot have the camera (``'fit'`` without the box facts, e.g. a
+        file-defined SPIN crop) makes a ``required`` (main) camera fail; an extra camera gets
+        NaN there and is left out of that sample.
+        """
         if name == 'roi0':
             return preds['cam_full'][:, 0]
         if name == 'mean':
@@ -371,6 +378,8 @@ class MultiRoIHMR(BaseModel):
         for index, sample in enumerate(data_samples):
             meta = sample.metainfo
             if 'bbox_padding' not in meta or 'crop_size' not in meta:
+                if not required:
+                    continue
                 raise ValueError(
                     "test_cfg camera 'fit' needs 'bbox_padding' and 'crop_size' in every data "
                     f'sample\'s metainfo; sample {index} has {sorted(meta)}. Build the samples '
@@ -379,7 +388,7 @@ class MultiRoIHMR(BaseModel):
             crop_h, crop_w = meta['crop_size']
             key = (float(crop_w) / float(crop_h), float(meta['bbox_padding']))
             groups.setdefault(key, []).append(index)
-        cam_full = preds['cam_full'].new_empty(len(data_samples), 3)
+        cam_full = preds['cam_full'].new_full((len(data_samples), 3), float('nan'))
         for (aspect, padding), rows in groups.items():
             cam_full[rows] = fit_translation_to_box(
                 preds['vertices'][rows], batch['roi_centers'][rows, 0],
