@@ -669,6 +669,9 @@ def report_from_json(args: argparse.Namespace) -> list:
         raise SystemExit(f'--from-json: {err}') from None
     if not runs:
         raise SystemExit('--from-json: the files hold only baseline records; no variant ran.')
+    # Files come in any order (a shell glob sorts them by name): the rows in the table's order.
+    order = list(VARIANTS)
+    runs.sort(key=lambda run: (order.index(run['variant']), run['seed']))
     report(args, runs, None)
     return runs
 

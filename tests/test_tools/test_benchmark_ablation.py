@@ -438,6 +438,15 @@ def test_from_json_joins_runs_made_at_different_times(tmp_path, capsys):
         == sorted(records, key=lambda r: (r['seed'], r['variant']))
     out = capsys.readouterr().out
     assert 'seeds 0, 1' in out and '| CLIFF (1 RoI) | 1 | 0, 1 | 142.0 ± 2.0 |' in out
+    # Files given in any order (here the full model's first): rows in the table's order.
+    mroi_first = tmp_path / 'a_mroi.json'
+    mroi_first.write_text(json.dumps([r for r in records if r['variant'] != 'cliff']))
+    cliff_last = tmp_path / 'b_cliff.json'
+    cliff_last.write_text(json.dumps([r for r in records if r['variant'] == 'cliff']))
+    runs = ablation.main(['--from-json', str(mroi_first), str(cliff_last), '--work-dir',
+                          str(tmp_path / 'abl2'), '--plot', 'none'])
+    assert [(r['variant'], r['seed']) for r in runs] == [
+        ('cliff', 0), ('cliff', 1), ('mroi', 0), ('mroi', 1)]
 
 
 def test_from_json_baselines_come_from_the_full_models_file(tmp_path):
