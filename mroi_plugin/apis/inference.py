@@ -29,6 +29,7 @@ from mroi_plugin.datasets.human_data_dataset import MIN_BBOX_SIDE_PX
 from mroi_plugin.datasets.transforms.get_bbox_center_scale import (
     GetBBoxCenterScale,
     pipeline_crop_box,
+    pipeline_step_type,
 )
 from mroi_plugin.geometry import bbox_xyxy_to_center_wh, default_intrinsics, roi_size
 from mroi_plugin.registry import MODELS, TRANSFORMS
@@ -262,12 +263,6 @@ def _find_test_pipeline(cfg: Config) -> List[Any]:
     return list(pipeline)
 
 
-def _type_name(step: Any) -> str:
-    kind = step.get('type') if isinstance(step, dict) else type(step)
-    name = kind if isinstance(kind, str) else getattr(kind, '__name__', str(kind))
-    return name.rsplit('.', 1)[-1]
-
-
 def _inference_steps(cfg: Config, pipeline: Sequence[Any]) -> List[Any]:
     """The test pipeline without its loading step, with the detector boxes' padding.
 
@@ -275,7 +270,7 @@ def _inference_steps(cfg: Config, pipeline: Sequence[Any]) -> List[Any]:
     RoIs are made as the test set's; the config's ``detector_bbox_scale_factor``, when set,
     replaces that step's padding (CLIFF's demo: 1.1 on detector boxes).
     """
-    steps = [step for step in pipeline if _type_name(step) not in LOADING_TRANSFORMS]
+    steps = [step for step in pipeline if pipeline_step_type(step) not in LOADING_TRANSFORMS]
     pipeline_crop_box(steps)  # one clear error for a pipeline that cannot make RoIs
     padding = cfg.get(DETECTOR_BBOX_SCALE_KEY)
     if padding is None:
@@ -286,7 +281,7 @@ def _inference_steps(cfg: Config, pipeline: Sequence[Any]) -> List[Any]:
                          f'enlargement of person boxes, e.g. 1.1 as CLIFF\'s demo), got '
                          f'{padding!r}; remove it to use the test pipeline\'s GetBBoxCenterScale.')
     return [GetBBoxCenterScale(padding=float(padding))
-            if _type_name(step) == GetBBoxCenterScale.__name__ else step for step in steps]
+            if pipeline_step_type(step) == GetBBoxCenterScale.__name__ else step for step in steps]
 
 
 def _build_inference_pipeline(steps: Sequence[Any]) -> Compose:

@@ -8,7 +8,10 @@ from mmcv.transforms import BaseTransform
 from mroi_plugin.geometry import DEFAULT_BBOX_PADDING, DEFAULT_CROP_SIZE, bbox_xyxy_to_center_wh
 from mroi_plugin.registry import TRANSFORMS
 
-__all__ = ['GetBBoxCenterScale', 'pipeline_crop_box', 'CROP_TRANSFORMS', 'check_removed_box_args']
+__all__ = [
+    'GetBBoxCenterScale', 'pipeline_crop_box', 'pipeline_step_type', 'CROP_TRANSFORMS',
+    'check_removed_box_args'
+]
 
 #: Pipeline steps that cut the RoIs and therefore own the crop size (and so the aspect).
 CROP_TRANSFORMS = ('MultiRoICrop', 'MultiRoIContextCrop')
@@ -89,7 +92,8 @@ class GetBBoxCenterScale(BaseTransform):
         return f'{type(self).__name__}(padding={self.padding})'
 
 
-def _step_type(step: Any) -> str:
+def pipeline_step_type(step: Any) -> str:
+    """The registered type name of a pipeline step, given as a config dict or built."""
     kind = step.get('type') if isinstance(step, dict) else type(step)
     name = kind if isinstance(kind, str) else getattr(kind, '__name__', str(kind))
     return name.rsplit('.', 1)[-1]
@@ -118,7 +122,7 @@ def pipeline_crop_box(pipeline: Sequence[Union[dict, Any]]) -> Tuple[float, Tupl
     Raises:
         ValueError: the pipeline has no ``GetBBoxCenterScale`` or no crop step.
     """
-    names = [_step_type(step) for step in pipeline]
+    names = [pipeline_step_type(step) for step in pipeline]
     if _STEP not in names or not any(name in CROP_TRANSFORMS for name in names):
         raise ValueError(
             f'The pipeline {names} has no {_STEP} or no crop step {CROP_TRANSFORMS}; a person '
