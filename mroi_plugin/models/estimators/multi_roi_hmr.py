@@ -342,7 +342,7 @@ class MultiRoIHMR(BaseModel):
             name: self._test_camera(name, preds, batch, data_samples, required=name == main)
             for name in dict.fromkeys((main, ) + self.test_cfg['extra_cameras'])
         }
-        cam_full = cameras[main]
+        cam_full = cameras[main][0]
         pose = rotmat_to_axis_angle(preds['pred_rotmat'])
         for index, sample in enumerate(data_samples):
             sample.set_data(
@@ -355,24 +355,28 @@ class MultiRoIHMR(BaseModel):
                     pred_cam_full=cam_full[index],
                     pred_cam_crop=preds['pred_cam_crop'][index]))
             sample.set_data({
-                f'pred_cam_full_{name}': cameras[name][index]
-                for name in self.test_cfg['extra_cameras'] if cameras[name][index].isfinite().all()
+                f'pred_cam_full_{name}': cameras[name][0][index]
+                for name in self.test_cfg['extra_cameras'] if cameras[name][1][index]
             })
         return list(data_samples)
 
     @staticmethod
     def _test_camera(name: str, preds: dict, batch: dict, data_samples: Sequence[BaseDataElement],
-                     required: bool = True) -> Tensor:
-        """One full-image translation per person, ``(B, 3)`` metres, by ``test_cfg`` name.
+                     required: bool = True) -> Tuple[Tensor, List[bool]]:
+        """One full-image translation per person by ``test_cfg`` name, and who has one.
 
         A person whose sample cannot have the camera (``'fit'`` without the box facts, e.g. a
-        file-defined SPIN crop) makes a ``required`` (main) camera fail; an extra camera gets
-        NaN there and is left out of that sample.
+        file-defined SPIN crop) makes a ``required`` (main) camera fail; for an extra camera
+        that person is marked unavailable (and left out of that sample).
+
+        Returns:
+            tuple: ``(B, 3)`` translations, metres (NaN where unavailable), and ``B`` flags.
         """
+        everyone = [True] * len(data_samples)
         if name == 'roi0':
-            return preds['cam_full'][:, 0]
+            return preds['cam_full'][:, 0], everyone
         if name == 'mean':
-            return fuse_full_cameras(preds['cam_full'])
+            return fuse_full_cameras(preds['cam_full']), everyone
         # 'fit': the box facts are the pipeline's, so they come with each sample.
         groups: Dict[Tuple[float, float], List[int]] = {}
         for index, sample in enumerate(data_samples):
@@ -394,7 +398,8 @@ class MultiRoIHMR(BaseModel):
                 preds['vertices'][rows], batch['roi_centers'][rows, 0],
                 batch['roi_sizes'][rows, 0], batch['focal_length'][rows],
                 batch['principal_point'][rows], aspect, padding)
-        return cam_full
+        fitted = {index for rows in groups.values() for index in rows}
+        return cam_full, [index in fitted for index in range(len(data_samples))]
 
 
 @MODELS.register_module()
