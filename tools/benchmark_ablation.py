@@ -275,6 +275,28 @@ def _read_metrics(work_dir: str, test: bool = False) -> Dict[str, float]:
     return metrics
 
 
+def _run_tool(tool: str, cfg: Config, out_dir: str, cfg_name: str, log_name: str,
+              extra_args: Sequence[str], what: str) -> None:
+    """Dump ``cfg`` into ``out_dir`` and run ``tools/<tool>`` on it in its own process.
+
+    ``extra_args`` go right after the config path (``test.py``'s checkpoint, or flags); the
+    output goes to ``out_dir/log_name``, whose end a failure quotes.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    cfg_path = osp.join(out_dir, cfg_name)
+    cfg.dump(cfg_path)
+    log_path = osp.join(out_dir, log_name)
+    with open(log_path, 'w') as log:
+        proc = subprocess.run(
+            [sys.executable, osp.join(REPO, 'tools', tool), cfg_path, *extra_args, '--work-dir',
+             out_dir], stdout=log, stderr=subprocess.STDOUT)
+    if proc.returncode:
+        with open(log_path) as f:
+            tail = ''.join(f.readlines()[-15:])
+        raise RuntimeError(f'{what} failed (exit {proc.returncode}); the end of '
+                           f'{log_path}:\n{tail}')
+
+
 def run_variant(name: str, cfg: Config, work_dir: str, seed: int) -> Dict[str, Any]:
     """Train + evaluate one variant with ``tools/train.py`` in its own process.
 
@@ -282,23 +304,11 @@ def run_variant(name: str, cfg: Config, work_dir: str, seed: int) -> Dict[str, A
         dict: ``variant``, ``seed``, ``metrics`` (the last validation) and ``minutes``.
     """
     out_dir = osp.join(work_dir, name, f'seed{seed}')
-    os.makedirs(out_dir, exist_ok=True)
-    cfg_path = osp.join(out_dir, f'{name}.py')
-    cfg.dump(cfg_path)
-    log_path = osp.join(out_dir, 'train.log')
     start = time.time()
-    with open(log_path, 'w') as log:
-        proc = subprocess.run(
-            # The benchmark owns its work dirs: a rerun trains the variant again.
-            [sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg_path, '--work-dir', out_dir,
-             '--overwrite'],
-            stdout=log, stderr=subprocess.STDOUT)
+    # The benchmark owns its work dirs: a rerun trains the variant again.
+    _run_tool('train.py', cfg, out_dir, f'{name}.py', 'train.log', ['--overwrite'],
+              f'Variant {name!r}')
     minutes = (time.time() - start) / 60
-    if proc.returncode:
-        with open(log_path) as f:
-            tail = ''.join(f.readlines()[-15:])
-        raise RuntimeError(f'Variant {name!r} failed (exit {proc.returncode}); the end of '
-                           f'{log_path}:\n{tail}')
     metrics = _read_metrics(out_dir)
     print(f'  {name} (seed {seed}): PA-MPJPE {metrics["hmr/pa_mpjpe"]:.1f} mm in '
           f'{minutes:.1f} min', flush=True)
@@ -339,19 +349,8 @@ def evaluate_variant(name: str, cfg: Config, work_dir: str, seed: int) -> Dict[s
     with open(last) as f:
         checkpoint = f.read().strip()
     eval_dir = osp.join(out_dir, 'eval')
-    os.makedirs(eval_dir, exist_ok=True)
-    cfg_path = osp.join(eval_dir, f'{name}.py')
-    cfg.dump(cfg_path)
-    log_path = osp.join(eval_dir, 'test.log')
-    with open(log_path, 'w') as log:
-        proc = subprocess.run(
-            [sys.executable, osp.join(REPO, 'tools', 'test.py'), cfg_path, checkpoint,
-             '--work-dir', eval_dir], stdout=log, stderr=subprocess.STDOUT)
-    if proc.returncode:
-        with open(log_path) as f:
-            tail = ''.join(f.readlines()[-15:])
-        raise RuntimeError(f'Evaluating {name!r} failed (exit {proc.returncode}); the end of '
-                           f'{log_path}:\n{tail}')
+    _run_tool('test.py', cfg, eval_dir, f'{name}.py', 'test.log', [checkpoint],
+              f'Evaluating {name!r}')
     metrics = _read_metrics(eval_dir, test=True)
     train_log = osp.join(out_dir, 'train.log')
     minutes = _log_minutes(train_log) if osp.isfile(train_log) else None
